@@ -1,0 +1,40 @@
+"""Exit codes and the exceptions the library raises; only cli.py turns them into messages."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The process exit codes of the SPEC."""
+
+    OK = 0
+    ROWS_FAILED = 1
+    BAD_INPUT = 2
+    STOPPED = 3
+    INTERRUPTED = 130
+
+
+class WooxyBulkError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+class InputError(WooxyBulkError):
+    """The campaign, one of its files or the command line is wrong; nothing was sent.
+
+    The message already says where (file, row, key) and what to do.
+    """
+
+
+def located(where: object, message: str) -> InputError:
+    """An InputError prefixed with its location: ``contacts.xlsx: row 7: ...``."""
+    return InputError(f"{where}: {message}")
+
+
+class RowError(Exception):
+    """A problem with one contact row: the row becomes ``invalid`` and this text is its ``error``.
+
+    Not a WooxyBulkError: it never stops a run, it is recorded on the row.
+    """
