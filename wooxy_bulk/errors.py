@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitStatus(IntEnum):
@@ -30,6 +32,8 @@ class InputError(WooxyBulkError):
 
 def located(where: object, message: str) -> InputError:
     """An InputError prefixed with its location: ``contacts.xlsx: row 7: ...``."""
+    if isinstance(where, Path):
+        where = display_path(where)
     return InputError(f"{where}: {message}")
 
 
@@ -38,3 +42,12 @@ class RowError(Exception):
 
     Not a WooxyBulkError: it never stops a run, it is recorded on the row.
     """
+
+
+def display_path(path: object) -> str:
+    """A path as the user would write it: relative to the working folder when it lies below it."""
+    p = Path(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else Path(str(path))
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return os.fspath(p)

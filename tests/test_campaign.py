@@ -1,0 +1,150 @@
+"""The campaign file: schema, defaults, resolved paths and the messages of every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wooxy_bulk.campaign import DEFAULT_API_URL, load_campaign
+from wooxy_bulk.errors import InputError
+
+BASE = {
+    "name": "spring-sale",
+    "contacts": "data/contacts.csv",
+    "message": {"text": "Hi {{ first_name }}"},
+    "domain": "shop.example.com",
+}
+
+
+def write(tmp_path: Path, data: object, name: str = "campaign.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def patched(**changes: object) -> dict[str, object]:
+    data = dict(BASE)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def test_minimal_campaign_gets_the_spec_defaults(tmp_path: Path) -> None:
+    """A minimal file gets the SPEC's defaults and paths resolved against its folder."""
+    campaign = load_campaign(write(tmp_path, BASE))
+    assert campaign.contacts == tmp_path / "data" / "contacts.csv"
+    assert campaign.phone_column == "phone"
+    assert campaign.api.url == DEFAULT_API_URL
+    assert (campaign.api.concurrency, campaign.api.timeout_s, campaign.api.max_attempts) == (
+        10,
+        30.0,
+        3,
+    )
+    assert campaign.results_path == tmp_path / "spring-sale-results.xlsx"
+    assert campaign.journal_path == tmp_path / ".wooxy-bulk" / "spring-sale.journal.sqlite"
+
+
+def test_relative_paths_resolve_against_the_campaign_folder(tmp_path: Path) -> None:
+    """Template, suppress and results paths are relative to the campaign file, not the cwd."""
+    data = patched(
+        message={"template": "../templates/t.j2"},
+        suppress=["optout.csv"],
+        results="out/r.csv",
+        sheet=0,
+    )
+    (tmp_path / "campaigns").mkdir()
+    campaign = load_campaign(write(tmp_path / "campaigns", data))
+    assert campaign.message.template == tmp_path / "campaigns" / "../templates/t.j2"
+    assert campaign.suppress == [tmp_path / "campaigns" / "optout.csv"]
+    assert campaign.results_path == tmp_path / "campaigns" / "out" / "r.csv"
+    assert campaign.sheet == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"domian": "x"}, "unknown key 'domian'; did you mean 'domain'?"),
+        ({"api": {"concurency": 3}}, "unknown key 'api.concurency'; did you mean 'concurrency'?"),
+        ({"name": None}, "missing required key 'name'"),
+        ({"domain": None}, "missing required key 'domain'"),
+        ({"domain": "  "}, "key 'domain': must be a non-empty string"),
+        (
+            {"api": {"concurrency": 11}},
+            "key 'api.concurrency': must be at most 10: the API refuses more than 10 concurrent",
+        ),
+        ({"api": {"concurrency": 0}}, "key 'api.concurrency': Input should be greater than"),
+        ({"api": {"max_attempts": 11}}, "key 'api.max_attempts': Input should be less than"),
+        (
+            {"from_name": "ShopName2024!"},
+            "key 'from_name': 'ShopName2024!' must be at most 11 of A-Z, a-z, 0-9 and spaces",
+        ),
+        ({"from_name": "TwelveChars1"}, "must be at most 11 of A-Z, a-z, 0-9 and spaces"),
+        ({"tags": "spring"}, "key 'tags': Input should be a valid list"),
+        ({"tags": [""]}, "key 'tags': a tag must be a non-empty string"),
+        ({"tags": ["x" * 51]}, "is longer than 50 characters"),
+        ({"tags": ["_internal"]}, "key 'tags': tag '_internal' starts with '_'"),
+        (
+            {"message": {"text": "a", "template": "b.j2"}},
+            "key 'message': give exactly one of 'template' (a file) or 'text'",
+        ),
+        ({"message": {}}, "key 'message': give exactly one of 'template' (a file) or 'text'"),
+        ({"default_region": "UK"}, "key 'default_region': 'UK' is not an ISO 3166 alpha-2"),
+        ({"sheet": -1}, "key 'sheet': give a sheet name or a 0-based sheet index"),
+        ({"max_segments": 0}, "key 'max_segments': Input should be greater than or equal to 1"),
+        ({"results": "out.txt"}, "key 'results': the results file must end in .xlsx or .csv"),
+        ({"name": "spring sale/2"}, "key 'name': use letters, digits"),
+        ({"api": {"url": "ftp://x"}}, "key 'api.url': 'ftp://x' is not an http(s) URL"),
+    ],
+)
+def test_each_mistake_names_the_key(tmp_path: Path, changes: dict, expected: str) -> None:
+    """Each schema mistake is one InputError line: file, key, what is wrong."""
+    path = write(tmp_path, patched(**changes))
+    with pytest.raises(InputError) as caught:
+        load_campaign(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") or message.startswith("campaign.yaml: ")
+    assert expected in message
+
+
+def test_several_mistakes_are_all_reported(tmp_path: Path) -> None:
+    """Every mistake gets its own line, so one run shows them all."""
+    path = write(tmp_path, patched(domian="x", tags=["_a"]))
+    with pytest.raises(InputError) as caught:
+        load_campaign(path)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2
+    assert any("unknown key 'domian'" in line for line in lines)
+    assert any("starts with '_'" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "from_name", ["ShopName", "Shop Name 1", "A", "+447911123456", "+1 415 555 2671"]
+)
+def test_valid_from_names(tmp_path: Path, from_name: str) -> None:
+    """A from name of at most 11 letters, digits and spaces, or a valid number, is accepted."""
+    assert load_campaign(write(tmp_path, patched(from_name=from_name))).from_name == from_name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: [unclosed\n", "line 2: not valid YAML"),
+        ("- a\n- b\n", "a campaign file is a YAML mapping"),
+        ("", "a campaign file is a YAML mapping"),
+    ],
+)
+def test_yaml_that_is_not_a_campaign(tmp_path: Path, text: str, expected: str) -> None:
+    """Broken YAML names its line; a file that is no mapping says what a campaign file is."""
+    with pytest.raises(InputError, match=expected):
+        load_campaign(write(tmp_path, text))
+
+
+def test_missing_campaign_file(tmp_path: Path) -> None:
+    """A campaign file that does not exist is named."""
+    with pytest.raises(InputError, match="nope.yaml: no such campaign file"):
+        load_campaign(tmp_path / "nope.yaml")

@@ -1,0 +1,244 @@
+"""The campaign file: a YAML document checked against a pydantic schema before anything else."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError, display_path, located
+
+DEFAULT_API_URL = "https://api.wooxy.com/v3"
+MAX_CONCURRENCY = 10  # the API page: "Do not send more than 10 concurrent API requests."
+
+_FROM_NAME = re.compile(r"[A-Za-z0-9 ]{1,11}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ApiSettings(_Strict):
+    """The `api:` section."""
+
+    url: str = DEFAULT_API_URL
+    concurrency: int = Field(MAX_CONCURRENCY, ge=1)
+    timeout_s: float = Field(30.0, gt=0, le=600)
+    max_attempts: int = Field(3, ge=1, le=10)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _at_most_ten(cls, value: int) -> int:
+        if value > MAX_CONCURRENCY:
+            raise ValueError(
+                f"must be at most {MAX_CONCURRENCY}: the API refuses more than"
+                f" {MAX_CONCURRENCY} concurrent requests"
+            )
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL, e.g. {DEFAULT_API_URL}")
+        return value.rstrip("/")
+
+
+class MessageSpec(_Strict):
+    """The `message:` section: exactly one of `template` (a file) or `text` (inline)."""
+
+    template: Path | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MessageSpec:
+        if (self.template is None) == (self.text is None):
+            raise ValueError("give exactly one of 'template' (a file) or 'text'")
+        return self
+
+
+class Campaign(_Strict):
+    """A campaign file, with its relative paths resolved against the file's folder."""
+
+    name: str
+    contacts: Path
+    sheet: str | int | None = None
+    phone_column: str = "phone"
+    country_column: str | None = None
+    default_region: str | None = None
+    message: MessageSpec
+    max_segments: int | None = Field(None, ge=1)
+    domain: str
+    from_name: str | None = None
+    tags: list[str] | None = None
+    suppress: list[Path] = Field(default_factory=list)
+    results: Path | None = None
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    source: Path = Field(Path("campaign.yaml"), exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _file_safe(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError(
+                "use letters, digits, '.', '-' and '_' (it names the journal and results files)"
+            )
+        return value
+
+    @field_validator("sheet", mode="before")
+    @classmethod
+    def _sheet(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str) or (type(value) is int and value >= 0):
+            return value
+        raise ValueError("give a sheet name or a 0-based sheet index (0 is the first sheet)")
+
+    @field_validator("domain")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must be a non-empty string (the verified domain of your account)")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code, such as GB or US")
+        return value.upper()
+
+    @field_validator("from_name")
+    @classmethod
+    def _from_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _FROM_NAME.fullmatch(value) or _is_phone_number(value):
+            return value
+        raise ValueError(
+            f"{value!r} must be at most 11 of A-Z, a-z, 0-9 and spaces, or a valid phone number"
+            " in international form (+447911123456)"
+        )
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        for tag in value or ():
+            if not tag:
+                raise ValueError("a tag must be a non-empty string")
+            if len(tag) > 50:
+                raise ValueError(f"tag {tag!r} is longer than 50 characters")
+            if tag.startswith("_"):
+                raise ValueError(f"tag {tag!r} starts with '_', which the API reserves")
+        return value
+
+    @property
+    def folder(self) -> Path:
+        return self.source.parent
+
+    @property
+    def results_path(self) -> Path:
+        return self.results or self.folder / f"{self.name}-results.xlsx"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.folder / ".wooxy-bulk" / f"{self.name}.journal.sqlite"
+
+
+def _is_phone_number(value: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def load_campaign(path: Path) -> Campaign:
+    """Read, check and resolve a campaign file; each mistake is an InputError naming key or line."""
+    data = _read_yaml(path)
+    try:
+        campaign = Campaign.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{display_path(path)}: {_describe(error)}" for error in exc.errors()]
+        raise InputError("\n".join(lines)) from None
+    return _resolved(campaign, path)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise located(path, "no such campaign file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise located(path, f"cannot read the campaign file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise located(path, f"{where}not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise located(path, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise located(path, "a campaign file is a YAML mapping of keys such as name:, contacts:")
+    return data
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error as `key 'api.concurrency': message`."""
+    loc = list(error["loc"])
+    key = ".".join(str(part) for part in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}'{_suggestion(loc)}"
+    if kind == "missing":
+        return f"missing required key '{key}'"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not key:
+        return message
+    return f"key '{key}': {message}"
+
+
+def _suggestion(loc: list[Any]) -> str:
+    model: type[BaseModel] = Campaign
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    valid = [name for name, f in model.model_fields.items() if not f.exclude]
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; valid keys here: {', '.join(valid)}"
+
+
+def _resolved(campaign: Campaign, path: Path) -> Campaign:
+    folder = path.parent
+
+    def resolve(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else folder / p
+
+    updates: dict[str, Any] = {
+        "source": path,
+        "contacts": resolve(campaign.contacts),
+        "suppress": [resolve(p) for p in campaign.suppress],
+    }
+    if campaign.results is not None:
+        updates["results"] = resolve(campaign.results)
+        if updates["results"].suffix.lower() not in (".xlsx", ".csv"):
+            raise located(path, "key 'results': the results file must end in .xlsx or .csv")
+    if campaign.message.template is not None:
+        message = campaign.message.model_copy(
+            update={"template": resolve(campaign.message.template)}
+        )
+        updates["message"] = message
+    return campaign.model_copy(update=updates)

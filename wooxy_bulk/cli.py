@@ -1,0 +1,302 @@
+"""The `wooxy-bulk` command. The only module that prints, prompts and chooses exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from . import __version__
+from .api import WooxyClient, make_http_client
+from .campaign import Campaign, load_campaign
+from .errors import ExitStatus, InputError, WooxyBulkError, display_path
+from .journal import Journal
+from .plan import Plan, PlanRow, Status, prepare
+from .progress import make_progress
+from .report import closing_summary, confirmation, dry_run_summary, results_line
+from .results import write_results
+from .sandbox import SandboxConfig, running_sandbox, serve
+from .sender import End, SendPolicy, SendReport, select, send_rows
+
+API_KEY_VARIABLE = "WOOXY_API_KEY"
+API_URL_VARIABLE = "WOOXY_API_URL"
+SANDBOX_TOKEN = "sandbox"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    dry_run: bool
+    sandbox: bool
+    limit: int | None
+    yes: bool
+    quiet: bool
+    retry_failed: bool
+    resend_unknown: bool
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wooxy-bulk")
+def main() -> None:
+    """Send bulk SMS campaigns from spreadsheets through the Wooxy Send SMS API.
+
+    Start with a dry run: wooxy-bulk run CAMPAIGN.yaml --dry-run
+    """
+
+
+@main.command()
+@click.argument("campaign_file", metavar="CAMPAIGN", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Render and check everything; send nothing.")
+@click.option(
+    "--sandbox", is_flag=True, help="Send to a local fake of the API started for this run."
+)
+@click.option("--results", type=click.Path(path_type=Path), help="Results file (.xlsx or .csv).")
+@click.option("--limit", type=click.IntRange(min=0), help="Send at most N messages in this run.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation before sending.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
+@click.option("--retry-failed", is_flag=True, help="Send again the rows that failed before.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again the rows whose outcome is unknown (they may have been delivered).",
+)
+def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
+    """Send the campaign described by CAMPAIGN (a YAML file)."""
+    options = RunOptions(**flags)  # type: ignore[arg-type]
+    try:
+        status = _run(campaign_file, results, options)
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except KeyboardInterrupt:
+        _fail("interrupted before anything was sent", ExitStatus.INTERRUPTED)
+    sys.exit(status)
+
+
+@main.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8025, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token", multiple=True, help="Accepted Access-Token (repeatable; default sandbox).")
+@click.option("--domain", multiple=True, help="Known domain (repeatable; default: any domain).")
+@click.option("--blacklist", multiple=True, metavar="NUMBER", help="Blacklisted E.164 number.")
+@click.option(
+    "--balance", type=click.IntRange(min=0), help="Messages accepted before the balance error."
+)
+@click.option(
+    "--latency-ms", default=0.0, type=click.FloatRange(min=0), help="Added to each answer."
+)
+@click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of HTTP 500s.")
+@click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
+@click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
+@click.option("--seed", type=int, help="Seed for the injected faults.")
+def sandbox_command(
+    host: str,
+    port: int,
+    token: tuple[str, ...],
+    domain: tuple[str, ...],
+    blacklist: tuple[str, ...],
+    balance: int | None,
+    latency_ms: float,
+    fail_rate: float,
+    publish_error_rate: float,
+    hang_rate: float,
+    seed: int | None,
+) -> None:
+    """Serve a local fake of the Wooxy API, for rehearsals and tests."""
+    config = SandboxConfig(
+        tokens=token or (SANDBOX_TOKEN,),
+        domains=domain,
+        blacklist=blacklist,
+        balance=balance,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        publish_error_rate=publish_error_rate,
+        hang_rate=hang_rate,
+        seed=seed,
+    )
+
+    def ready(url: str) -> None:
+        click.echo(f"Wooxy sandbox listening on {url}")
+        click.echo("Point a campaign at it:")
+        click.echo(f"  {API_URL_VARIABLE}={url} {API_KEY_VARIABLE}={config.tokens[0]} \\")
+        click.echo("    wooxy-bulk run CAMPAIGN.yaml")
+        click.echo("Messages: GET /sandbox/messages   Stats: GET /sandbox/stats   Ctrl-C stops it.")
+
+    try:
+        serve(config, host=host, port=port, on_ready=ready)
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    click.echo("Sandbox stopped.")
+
+
+def _fail(message: str, status: ExitStatus) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(status)
+
+
+def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+    campaign = load_campaign(path)
+    if results is not None:
+        campaign = campaign.model_copy(update={"results": results})
+    token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
+    api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
+    plan = prepare(campaign)
+    if options.dry_run:
+        click.echo(dry_run_summary(plan))
+        _write(campaign, plan)
+        click.echo(results_line(campaign.results_path))
+        return ExitStatus.OK
+    return _send(campaign, plan, options, api_url, token)
+
+
+def _api_key() -> str:
+    key = os.environ.get(API_KEY_VARIABLE, "").strip()
+    if not key:
+        raise InputError(
+            f"{API_KEY_VARIABLE} is not set: export your Wooxy API key in it"
+            " (or rehearse with --sandbox, or check with --dry-run)"
+        )
+    return key
+
+
+def _api_url(campaign: Campaign) -> str:
+    from_env = os.environ.get(API_URL_VARIABLE, "").strip().rstrip("/")
+    url, source = (from_env, API_URL_VARIABLE) if from_env else (campaign.api.url, "api.url")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"{source}: {url!r} is not an http(s) URL such as https://api.wooxy.com/v3"
+        )
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise InputError(
+            f"{source}: {url} would send the API key unencrypted; use https://"
+            " (plain http is only for a sandbox on 127.0.0.1)"
+        )
+    return url
+
+
+def _send(
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+) -> ExitStatus:
+    with (
+        _endpoint(options, api_url) as (url, scope),
+        Journal(campaign.journal_path, scope) as journal,
+    ):
+        selection = select(
+            plan.rows,
+            journal.entries(),
+            retry_failed=options.retry_failed,
+            resend_unknown=options.resend_unknown,
+            limit=options.limit,
+        )
+        rows = selection.to_send
+        if rows and not (options.yes or options.sandbox):
+            _confirm(confirmation(campaign, rows, url, selection.skipped))
+        started = time.monotonic()
+        report = SendReport()
+        try:
+            with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
+                report = asyncio.run(_send_async(campaign, rows, journal, url, token, progress))
+        except asyncio.CancelledError:
+            report.end = End.INTERRUPTED
+        finally:
+            _write(campaign, plan)
+        elapsed = time.monotonic() - started
+    click.echo(closing_summary(plan, elapsed, report.sent, display_path(campaign.results_path)))
+    return _conclusion(plan, report)
+
+
+@contextmanager
+def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
+    """The API URL to send to and the journal scope it belongs to."""
+    if not options.sandbox:
+        yield api_url, api_url.lower()
+        return
+    with running_sandbox(SandboxConfig(tokens=(SANDBOX_TOKEN,))) as box:
+        yield box.url, "sandbox"
+
+
+def _confirm(summary: str) -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InputError(
+            "there is no terminal to confirm the send: add --yes to send without asking"
+        )
+    click.echo(summary)
+    if not click.confirm("Send now?", default=False):
+        raise WooxyBulkError("not confirmed; nothing was sent")
+
+
+async def _send_async(
+    campaign: Campaign,
+    rows: list[PlanRow],
+    journal: Journal,
+    url: str,
+    token: str,
+    progress: Callable[[PlanRow], None],
+) -> SendReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        if stop.is_set() and task is not None:
+            task.cancel()  # a second Ctrl-C: stop waiting for the requests in flight
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    policy = SendPolicy(
+        concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
+    )
+    try:
+        async with make_http_client(
+            timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
+        ) as http:
+            client = WooxyClient(
+                http,
+                url=url,
+                token=token,
+                domain=campaign.domain,
+                from_name=campaign.from_name,
+                tags=campaign.tags,
+            )
+            return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
+    if report.end is End.INTERRUPTED:
+        click.echo(
+            "Interrupted: the rows not reached are not_sent; run again to send them.", err=True
+        )
+        return ExitStatus.INTERRUPTED
+    if report.end is End.STOPPED:
+        click.echo(
+            f"Stopped: {report.reason}\nFix this and run again: the rows sent are journaled"
+            " and will not be sent twice.",
+            err=True,
+        )
+        return ExitStatus.STOPPED
+    counts = plan.counts()
+    if counts[Status.FAILED] or counts[Status.UNKNOWN]:
+        return ExitStatus.ROWS_FAILED
+    return ExitStatus.OK
+
+
+def _write(campaign: Campaign, plan: Plan) -> None:
+    try:
+        write_results(campaign.results_path, plan)
+    except OSError as exc:
+        raise WooxyBulkError(
+            f"{display_path(campaign.results_path)}: cannot write the results ({exc.strerror});"
+            " close it if it is open in Excel, or pick another file with --results."
+            " The journal keeps every outcome: a re-run writes them without sending anything twice"
+        ) from None

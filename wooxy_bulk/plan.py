@@ -1,0 +1,185 @@
+"""The plan: every contact row with its number, its text and what is to happen to it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from .campaign import Campaign
+from .contacts import Contacts, open_contacts, read_phone_list
+from .errors import RowError, display_path, located
+from .phones import PhoneParser
+from .render import MessageTemplate, count_segments
+
+
+class Status(StrEnum):
+    """What happened to a row; the `status` column of the results sheet."""
+
+    READY = "ready"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+    NOT_SENT = "not_sent"
+
+
+@dataclass(slots=True)
+class PlanRow:
+    """One non-empty contact row and its fate."""
+
+    row: int
+    cells: tuple[str, ...]
+    status: Status
+    phone: str = ""
+    text: str = ""
+    segments: int = 0
+    ucs2: bool = False
+    error: str = ""
+    sms_id: str = ""
+
+
+@dataclass
+class Plan:
+    """Every non-empty row of the contacts, in input order."""
+
+    columns: tuple[str, ...]
+    rows: list[PlanRow]
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> Counter[Status]:
+        return Counter(r.status for r in self.rows)
+
+    def with_status(self, *statuses: Status) -> list[PlanRow]:
+        return [r for r in self.rows if r.status in statuses]
+
+
+@dataclass(frozen=True)
+class Suppressions:
+    """Numbers never to text, with the file each came from."""
+
+    sources: dict[str, str]  # E.164 -> file name
+    unreadable: int = 0
+
+
+def prepare(campaign: Campaign) -> Plan:
+    """Read, render and check every row of a campaign; raises InputError before any row if the
+    campaign's files are wrong."""
+    contacts = open_contacts(campaign.contacts, campaign.sheet)
+    phone_at = _column_index(contacts, campaign.phone_column, "phone_column")
+    country_at = (
+        _column_index(contacts, campaign.country_column, "country_column")
+        if campaign.country_column
+        else None
+    )
+    template = load_template(campaign, contacts.columns)
+    parser = PhoneParser(campaign.default_region)
+    suppressions = read_suppressions(campaign.suppress, parser)
+    plan = build_plan(
+        contacts,
+        template,
+        parser,
+        phone_at=phone_at,
+        country_at=country_at,
+        max_segments=campaign.max_segments,
+        suppressions=suppressions,
+    )
+    if suppressions.unreadable:
+        plan.warnings.append(
+            f"{suppressions.unreadable} value(s) in the suppress files are not valid phone"
+            " numbers and were ignored"
+        )
+    return plan
+
+
+def load_template(campaign: Campaign, columns: Sequence[str]) -> MessageTemplate:
+    """Compile the campaign's message against the contacts' columns."""
+    spec = campaign.message
+    if spec.template is None:
+        name = f"{display_path(campaign.source)}: message.text"
+        return MessageTemplate.compile(spec.text or "", name=name, columns=columns)
+    try:
+        source = spec.template.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise located(
+            campaign.source, f"key 'message.template': no such file {display_path(spec.template)}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise located(spec.template, f"cannot read the template ({exc})") from None
+    return MessageTemplate.compile(source, name=display_path(spec.template), columns=columns)
+
+
+def read_suppressions(paths: Iterable[Path], parser: PhoneParser) -> Suppressions:
+    """Every number of every suppress file, as E.164."""
+    sources: dict[str, str] = {}
+    unreadable = 0
+    for path in paths:
+        for _, raw in read_phone_list(path):
+            try:
+                sources.setdefault(parser.parse(raw), path.name)
+            except RowError:
+                unreadable += 1
+    return Suppressions(sources, unreadable)
+
+
+def build_plan(
+    contacts: Contacts,
+    template: MessageTemplate,
+    parser: PhoneParser,
+    *,
+    phone_at: int,
+    country_at: int | None = None,
+    max_segments: int | None = None,
+    suppressions: Suppressions | None = None,
+) -> Plan:
+    """Decide every row: invalid, suppressed, duplicate or ready (first row of a number wins)."""
+    suppressed = suppressions.sources if suppressions else {}
+    first_row: dict[str, int] = {}
+    rows: list[PlanRow] = []
+    for number, cells in contacts.rows():
+        item = PlanRow(number, cells, Status.READY)
+        rows.append(item)
+        try:
+            region = cells[country_at] if country_at is not None else None
+            item.phone = parser.parse(cells[phone_at], region or None)
+            item.text = template.render(cells)
+        except RowError as exc:
+            item.status, item.error = Status.INVALID, str(exc)
+            continue
+        item.segments, item.ucs2 = count_segments(item.text)
+        if max_segments is not None and item.segments > max_segments:
+            item.status = Status.INVALID
+            item.error = (
+                f"the text needs {item.segments} SMS segments; max_segments is {max_segments}"
+            )
+        elif item.phone in suppressed:
+            item.status, item.error = (
+                Status.SUPPRESSED,
+                f"on the suppression list {suppressed[item.phone]}",
+            )
+        elif item.phone in first_row:
+            item.status, item.error = (
+                Status.DUPLICATE,
+                f"same number as row {first_row[item.phone]}",
+            )
+        else:
+            first_row[item.phone] = number
+    return Plan(contacts.columns, rows)
+
+
+def _column_index(contacts: Contacts, name: str, key: str) -> int:
+    if name in contacts.columns:
+        return contacts.columns.index(name)
+    folded = [c.casefold() for c in contacts.columns]
+    if name.casefold() in folded:
+        return folded.index(name.casefold())
+    found = ", ".join(contacts.columns) or "none"
+    raise located(
+        contacts.path,
+        f"no column {name!r} (the campaign's {key}); the columns are: {found}."
+        f" Set {key} in the campaign to one of them",
+    )

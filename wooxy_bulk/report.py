@@ -1,0 +1,94 @@
+"""What the terminal shows: the dry-run summary, the confirmation summary, the closing summary.
+
+Pure functions that return text; cli.py prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .campaign import Campaign
+from .errors import display_path
+from .plan import Plan, PlanRow, Status
+
+_ORDER = (
+    Status.READY,
+    Status.SENT,
+    Status.FAILED,
+    Status.UNKNOWN,
+    Status.NOT_SENT,
+    Status.INVALID,
+    Status.DUPLICATE,
+    Status.SUPPRESSED,
+)
+
+
+def dry_run_summary(plan: Plan, samples: int = 3) -> str:
+    """Rows read, what would be sent, what would not, segments, and the first rendered texts."""
+    ready = plan.with_status(Status.READY)
+    counts = plan.counts()
+    lines = [
+        f"Rows read:       {len(plan.rows)}",
+        f"Ready to send:   {counts[Status.READY]}",
+        f"Invalid:         {counts[Status.INVALID]}",
+        f"Duplicates:      {counts[Status.DUPLICATE]}",
+        f"Suppressed:      {counts[Status.SUPPRESSED]}",
+        f"SMS segments:    {sum(r.segments for r in ready)}"
+        f" ({sum(r.ucs2 for r in ready)} messages need UCS-2)",
+    ]
+    lines += [f"Warning: {w}" for w in plan.warnings]
+    lines += _first_errors(plan)
+    if ready:
+        lines.append(f"First {min(samples, len(ready))} messages:")
+        lines += [_sample(r) for r in ready[:samples]]
+    return "\n".join(lines)
+
+
+def confirmation(
+    campaign: Campaign, rows: Sequence[PlanRow], api_url: str, skipped: dict[Status, int]
+) -> str:
+    """The summary shown before the y/N prompt of a real send."""
+    lines = [
+        f"Campaign:    {campaign.name}",
+        f"Recipients:  {len(rows)}",
+        f"Segments:    {sum(r.segments for r in rows)}",
+        f"From name:   {campaign.from_name or '(the account default)'}",
+        f"Domain:      {campaign.domain}",
+        f"API URL:     {api_url}",
+    ]
+    if skipped:
+        lines.append("Not sent now: " + ", ".join(f"{n} {s.value}" for s, n in skipped.items()))
+    return "\n".join(lines)
+
+
+def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: str) -> str:
+    """Counts by status, time, rate and where the results are."""
+    counts = plan.counts()
+    parts = [f"{counts[s]} {s.value}" for s in _ORDER if counts[s]]
+    rate = sent_now / elapsed_s if elapsed_s > 0 else 0.0
+    return "\n".join(
+        [
+            "Done: " + (", ".join(parts) or "no rows"),
+            f"Sent {sent_now} in this run in {elapsed_s:.1f} s ({rate:.1f}/s)",
+            f"Results: {results}",
+        ]
+    )
+
+
+def results_line(path: object) -> str:
+    return f"Results: {display_path(path)}"
+
+
+def _first_errors(plan: Plan, limit: int = 5) -> list[str]:
+    bad = plan.with_status(Status.INVALID)
+    lines = [f"  row {r.row}: {r.error}" for r in bad[:limit]]
+    if len(bad) > limit:
+        lines.append(f"  … and {len(bad) - limit} more invalid rows (see the results sheet)")
+    return ["Invalid rows:", *lines] if lines else []
+
+
+def _sample(row: PlanRow) -> str:
+    encoding = "UCS-2" if row.ucs2 else "GSM-7"
+    parts = "part" if row.segments == 1 else "parts"
+    text = row.text.replace("\n", "\n    ")
+    return f"  row {row.row} → {row.phone} ({row.segments} {parts}, {encoding}):\n    {text}"

@@ -1,0 +1,228 @@
+"""Sending: a fixed set of workers, each with at most one request in flight, retries included.
+
+Every message is journaled as in flight before its request goes out and with its outcome after,
+so a crash or a kill never loses track of what was sent, and a re-run never sends it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .api import Answer, Outcome, WooxyClient
+from .journal import Entry, Journal, JState
+from .plan import PlanRow, Status
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """How hard to try: concurrency, attempts, backoff, and when a streak of failures stops us."""
+
+    concurrency: int = 10
+    max_attempts: int = 3
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    retry_after_cap_s: float = 300.0
+    max_failures_in_a_row: int = 25
+
+
+class End(StrEnum):
+    FINISHED = "finished"
+    STOPPED = "stopped"  # an account- or campaign-wide error, or a long run of failures
+    INTERRUPTED = "interrupted"
+
+
+@dataclass
+class SendReport:
+    end: End = End.FINISHED
+    reason: str = ""
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+
+
+@dataclass
+class Selection:
+    """What a run sends, after the journal of earlier runs and `--limit` have had their say."""
+
+    to_send: list[PlanRow]
+    skipped: dict[Status, int] = field(default_factory=dict)
+
+
+def select(
+    rows: Sequence[PlanRow],
+    entries: dict[str, Entry],
+    *,
+    retry_failed: bool = False,
+    resend_unknown: bool = False,
+    limit: int | None = None,
+) -> Selection:
+    """Apply earlier runs' outcomes to the ready rows; return the rows to send now.
+
+    Rows sent before keep their sms_id and are never sent again; failed ones are sent again only
+    with retry_failed; unknown ones (and ones a crash left in flight) only with resend_unknown.
+    """
+    to_send: list[PlanRow] = []
+    skipped: dict[Status, int] = {}
+    for row in rows:
+        if row.status is not Status.READY:
+            continue
+        entry = entries.get(row.phone)
+        if entry and _settled(entry.state, retry_failed, resend_unknown):
+            row.status, row.sms_id, row.error = _earlier(entry)
+            skipped[row.status] = skipped.get(row.status, 0) + 1
+            continue
+        row.status, row.error = Status.NOT_SENT, ""
+        if limit is not None and len(to_send) >= limit:
+            row.error = f"past --limit {limit}; a re-run sends it"
+            skipped[Status.NOT_SENT] = skipped.get(Status.NOT_SENT, 0) + 1
+            continue
+        to_send.append(row)
+    return Selection(to_send, skipped)
+
+
+def _settled(state: JState, retry_failed: bool, resend_unknown: bool) -> bool:
+    """Whether an earlier run's outcome stands (the message is not to be sent now)."""
+    if state is JState.FAILED:
+        return not retry_failed
+    if state in (JState.UNKNOWN, JState.IN_FLIGHT):
+        return not resend_unknown
+    return state is JState.SENT
+
+
+def _earlier(entry: Entry) -> tuple[Status, str, str]:
+    if entry.state is JState.SENT:
+        return Status.SENT, entry.sms_id, ""
+    if entry.state is JState.FAILED:
+        return Status.FAILED, "", f"{entry.error} (an earlier run; --retry-failed sends it again)"
+    why = entry.error or "the run stopped while its request was in flight"
+    return (
+        Status.UNKNOWN,
+        "",
+        f"{why}; it may have been delivered (--resend-unknown sends it again)",
+    )
+
+
+class _Run:
+    """The state shared by the workers of one send."""
+
+    def __init__(
+        self,
+        rows: Sequence[PlanRow],
+        client: WooxyClient,
+        journal: Journal,
+        policy: SendPolicy,
+        on_row: Callable[[PlanRow], None],
+        stop: asyncio.Event,
+    ) -> None:
+        self.pending: Iterator[PlanRow] = iter(rows)
+        self.client, self.journal, self.policy = client, journal, policy
+        self.on_row, self.stop = on_row, stop
+        self.report = SendReport()
+        self.streak = 0
+
+    def halted(self) -> bool:
+        return self.stop.is_set() or self.report.end is End.STOPPED
+
+    async def worker(self) -> None:
+        while not self.halted():
+            row = next(self.pending, None)
+            if row is None:
+                return
+            await self.send(row)
+
+    async def send(self, row: PlanRow) -> None:
+        for attempt in range(1, self.policy.max_attempts + 1):
+            self.journal.begin(row.phone, row.row, row.text)
+            try:
+                answer = await self.client.send(row.phone, row.text)
+            except asyncio.CancelledError:
+                self._settle(
+                    row, Status.UNKNOWN, error="interrupted while its request was in flight"
+                )
+                raise
+            if answer.outcome is not Outcome.TRANSIENT:
+                return self._conclude(row, answer)
+            self.journal.finish(row.phone, JState.NOT_SENT, error=answer.error)
+            if attempt == self.policy.max_attempts:
+                error = f"{answer.error} (gave up after {attempt} attempts)"
+                return self._settle(row, Status.FAILED, error=error)
+            if not await self._backoff(attempt, answer):
+                row.error = f"{answer.error} (the run stopped before it was tried again)"
+                return None
+        return None
+
+    async def _backoff(self, attempt: int, answer: Answer) -> bool:
+        """Wait before the next attempt; False if the run was stopped meanwhile."""
+        p = self.policy
+        delay = min(p.backoff_cap_s, p.backoff_base_s * 2 ** (attempt - 1))
+        delay *= random.uniform(0.5, 1.5)
+        if answer.retry_after is not None:
+            delay = max(delay, min(answer.retry_after, p.retry_after_cap_s))
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=delay)
+        except TimeoutError:
+            return not self.halted()
+        return False
+
+    def _conclude(self, row: PlanRow, answer: Answer) -> None:
+        if answer.outcome is Outcome.SENT:
+            self._settle(row, Status.SENT, sms_id=answer.sms_id)
+        elif answer.outcome is Outcome.FATAL:
+            self.journal.finish(row.phone, JState.NOT_SENT, error=answer.error)
+            row.error = answer.error
+            self._halt(answer.error)
+        elif answer.outcome is Outcome.UNKNOWN:
+            self._settle(row, Status.UNKNOWN, error=f"{answer.error}; it may have been delivered")
+        else:
+            self._settle(row, Status.FAILED, error=answer.error)
+
+    def _settle(self, row: PlanRow, status: Status, *, sms_id: str = "", error: str = "") -> None:
+        state = JState(status.value)
+        self.journal.finish(row.phone, state, sms_id=sms_id, error=error)
+        row.status, row.sms_id, row.error = status, sms_id, error
+        if status is Status.SENT:
+            self.report.sent += 1
+            self.streak = 0
+        else:
+            self.report.failed += status is Status.FAILED
+            self.report.unknown += status is Status.UNKNOWN
+            self.streak += 1
+            if self.streak >= self.policy.max_failures_in_a_row:
+                self._halt(f"{self.streak} messages in a row were not sent; the last: {error}")
+        self.on_row(row)
+
+    def _halt(self, reason: str) -> None:
+        if self.report.end is not End.STOPPED:
+            self.report.end, self.report.reason = End.STOPPED, reason
+
+
+async def send_rows(
+    rows: Sequence[PlanRow],
+    client: WooxyClient,
+    journal: Journal,
+    policy: SendPolicy,
+    *,
+    on_row: Callable[[PlanRow], None] = lambda row: None,
+    stop: asyncio.Event | None = None,
+) -> SendReport:
+    """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
+
+    Setting `stop` stops starting requests; those in flight finish (bounded by the client's
+    timeout). Rows not reached stay not_sent.
+    """
+    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event())
+    workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    if run.stop.is_set() and run.report.end is End.FINISHED:
+        run.report.end = End.INTERRUPTED
+    return run.report
