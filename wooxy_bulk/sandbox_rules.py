@@ -1,4 +1,4 @@
-"""The Send SMS API page's rules for the sandbox, as pure functions that return a `Rejection`.
+"""The sandbox's logic without I/O: the API page's rules, its config and its live state.
 
 Every text is the API page's, verbatim, with its {placeholders} filled in. A `Rejection` also
 carries the page's template (placeholders left in), which keys the sandbox's rejection counts, and
@@ -8,9 +8,13 @@ the HTTP status the sandbox answers with (clients must not depend on it).
 from __future__ import annotations
 
 import json
+import random
 import re
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
@@ -144,7 +148,7 @@ def _check_tags(value: object) -> Rejection | None:
     if not isinstance(value, list):
         return reject(400, TAGS_ARRAY)
     for tag in value:
-        if not isinstance(tag, str) or not tag:
+        if not isinstance(tag, str) or not tag.strip():
             return reject(400, TAG_EMPTY)
         if len(tag) > _MAX_TAG:
             return reject(400, TAG_TOO_LONG)
@@ -158,3 +162,128 @@ def _is_valid_number(value: str) -> bool:
         return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
     except phonenumbers.NumberParseException:
         return False
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """What the sandbox accepts and which faults it injects."""
+
+    tokens: tuple[str, ...] = ("sandbox",)
+    domains: tuple[str, ...] = ()  # empty: any domain is accepted
+    blacklist: tuple[str, ...] = ()  # E.164 numbers
+    balance: int | None = None  # messages accepted before "Insufficient balance..."
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    publish_error_rate: float = 0.0
+    hang_rate: float = 0.0
+    max_concurrency: int = 10
+    seed: int | None = None
+
+
+class SandboxState:
+    """The live state of one sandbox: accepted messages and counters."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.messages: list[dict[str, Any]] = []
+        self.requests = self.throttled = self.in_flight = self.peak_concurrency = 0
+        self.rejected: Counter[str] = Counter()
+        self.faults = {"internal": 0, "publishing": 0, "hang": 0}
+        self._rng = random.Random(config.seed)
+        self._id_middle = f"{random.getrandbits(40):010x}"
+        self._domains = frozenset(d.lower() for d in config.domains)
+        self._blacklist = frozenset(config.blacklist)
+
+    def admit(self) -> bool:
+        """Count a request in flight; False (and counted as throttled) when over the limit."""
+        self.requests += 1
+        self.in_flight += 1
+        self.peak_concurrency = max(self.peak_concurrency, self.in_flight)
+        if self.in_flight > self.config.max_concurrency:
+            self.in_flight -= 1
+            self.throttled += 1
+            return False
+        return True
+
+    def release(self) -> None:
+        """A request admitted by `admit` has ended."""
+        self.in_flight -= 1
+
+    def balance_left(self) -> int | None:
+        """Messages still accepted before the balance error; None when unlimited."""
+        if self.config.balance is None:
+            return None
+        return max(self.config.balance - len(self.messages), 0)
+
+    def decide(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
+        """Steps 3-8 of the module docstring: a Rejection, or the accepted message."""
+        checked = self._check(token, raw_body)
+        if isinstance(checked, Rejection):
+            self.rejected[checked.template] += 1
+            return checked
+        return self._fault() or self._accept(checked)
+
+    def _check(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
+        problem = check_token(token, self.config.tokens)
+        if problem is not None:
+            return problem
+        body = parse_body(raw_body)
+        if isinstance(body, Rejection):
+            return body
+        return check_arguments(body) or self._check_account(body) or body
+
+    def _check_account(self, body: dict[str, Any]) -> Rejection | None:
+        if self._domains and body["domain"].lower() not in self._domains:
+            return reject(404, DOMAIN_UNKNOWN, domain=body["domain"])
+        if body["phoneNumber"] in self._blacklist:
+            return reject(403, BLACKLISTED, phoneNumber=body["phoneNumber"])
+        if self.balance_left() == 0:
+            return reject(402, NO_BALANCE, cost=COST)
+        return None
+
+    def _fault(self) -> Rejection | None:
+        if self._draw(self.config.fail_rate):
+            self.faults["internal"] += 1
+            return reject(500, INTERNAL)
+        if self._draw(self.config.publish_error_rate):
+            self.faults["publishing"] += 1
+            return reject(503, PUBLISHING)
+        return None
+
+    def draw_hang(self) -> bool:
+        """Whether an accepted request is to hang (counted when so)."""
+        if self._draw(self.config.hang_rate):
+            self.faults["hang"] += 1
+            return True
+        return False
+
+    def _draw(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+    def _accept(self, body: dict[str, Any]) -> dict[str, Any]:
+        # shaped like a MongoDB ObjectId: seconds, a per-sandbox random part, a counter
+        sms_id = f"{int(time.time()) & 0xFFFFFFFF:08x}{self._id_middle}{len(self.messages):06x}"
+        message = {
+            "sms_id": sms_id,
+            "phoneNumber": body["phoneNumber"],
+            "text": body["text"],
+            "fromName": body.get("fromName"),
+            "tags": body.get("tags"),
+            "domain": body["domain"],
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        self.messages.append(message)
+        return message
+
+    def stats(self) -> dict[str, Any]:
+        """A snapshot of the counters (shape in the module docstring)."""
+        return {
+            "requests": self.requests,
+            "accepted": len(self.messages),
+            "rejected": dict(self.rejected),
+            "faults": dict(self.faults),
+            "throttled": self.throttled,
+            "in_flight": self.in_flight,
+            "peak_concurrency": self.peak_concurrency,
+            "balance_left": self.balance_left(),
+        }

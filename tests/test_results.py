@@ -1,0 +1,165 @@
+"""The results sheet: columns, order, XLSX layout and Summary, and formula safety in both formats."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from wooxy_bulk.plan import Plan, PlanRow, Status
+from wooxy_bulk.results import RESULT_COLUMNS, write_results
+
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def sample_plan() -> Plan:
+    rows = [
+        PlanRow(
+            2,
+            ("+447911123456", "Olivia"),
+            Status.SENT,
+            "+447911123456",
+            "Hi Olivia",
+            1,
+            sms_id="5d91513fd132d5f462796870",
+        ),
+        PlanRow(3, ("12345", FORMULA), Status.INVALID, error="'12345' is not a valid number"),
+        PlanRow(
+            5,
+            ("07911123457", "@SUM(A1)"),
+            Status.FAILED,
+            "+447911123457",
+            "Hi",
+            1,
+            error="Phone number +447911123457 is blacklisted",
+        ),
+        PlanRow(
+            6,
+            ("+447911123456", "-2+3"),
+            Status.DUPLICATE,
+            "+447911123456",
+            "Hi",
+            1,
+            error="same number as row 2",
+        ),
+        PlanRow(
+            7,
+            ("+447911123458", "Zoë 🌸"),
+            Status.NOT_SENT,
+            "+447911123458",
+            "Hi Zoë 🌸",
+            1,
+            ucs2=True,
+        ),
+    ]
+    return Plan(("phone", "first_name"), rows)
+
+
+def test_xlsx_has_every_row_in_order_with_the_result_columns(tmp_path: Path) -> None:
+    """XLSX: input columns then the result columns, one row per input row, in input order."""
+    path = tmp_path / "r.xlsx"
+    write_results(path, sample_plan())
+    sheet = openpyxl.load_workbook(path)["Results"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == ("phone", "first_name", *RESULT_COLUMNS)
+    assert [v[2] for v in values[1:]] == [2, 3, 5, 6, 7]
+    assert values[1] == (
+        "+447911123456",
+        "Olivia",
+        2,
+        "+447911123456",
+        "sent",
+        "5d91513fd132d5f462796870",
+        None,
+        1,
+        "Hi Olivia",
+    )
+    assert [v[4] for v in values[1:]] == ["sent", "invalid", "failed", "duplicate", "not_sent"]
+    assert values[5][-1] == "Hi Zoë 🌸"
+
+
+def test_xlsx_layout_bold_frozen_header_filters_and_summary(tmp_path: Path) -> None:
+    """XLSX: bold frozen header with filters, and a Summary sheet of counts and common errors."""
+    path = tmp_path / "r.xlsx"
+    write_results(path, sample_plan())
+    book = openpyxl.load_workbook(path)
+    sheet = book["Results"]
+    assert sheet["A1"].font.b
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:I6"
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    assert summary["sent"] == 1 and summary["invalid"] == 1 and summary["not_sent"] == 1
+    assert summary["total"] == 5
+    assert summary["Phone number +447911123457 is blacklisted"] == 1
+
+
+def test_xlsx_never_writes_a_formula(tmp_path: Path) -> None:
+    """XLSX: input text that looks like a formula stays a text cell."""
+    path = tmp_path / "r.xlsx"
+    write_results(path, sample_plan())
+    sheet = openpyxl.load_workbook(path)["Results"]
+    cells = {sheet.cell(row=y, column=2).value: sheet.cell(row=y, column=2) for y in range(2, 7)}
+    for text in (FORMULA, "@SUM(A1)", "-2+3"):
+        assert cells[text].data_type == "s", text
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (FORMULA, "'" + FORMULA),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("\t=1+1", "'\t=1+1"),
+        ("+447911123456", "+447911123456"),
+        ("-5", "-5"),
+        ("-1.5", "-1.5"),
+        ("Olivia", "Olivia"),
+    ],
+)
+def test_csv_defuses_formulas_but_not_plain_numbers(
+    tmp_path: Path, value: str, written: str
+) -> None:
+    """CSV: text Excel would run as a formula gets an apostrophe; plain numbers are left alone."""
+    plan = Plan(("name",), [PlanRow(2, (value,), Status.INVALID, error=value)])
+    path = tmp_path / "r.csv"
+    write_results(path, plan)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["name", *RESULT_COLUMNS]
+    assert rows[1][0] == written
+    assert rows[1][5] == written  # the error column too
+
+
+def test_csv_is_utf8_with_bom(tmp_path: Path) -> None:
+    """CSV results start with a BOM so Excel reads UTF-8 text (Zoë 🌸) correctly."""
+    path = tmp_path / "r.csv"
+    write_results(path, sample_plan())
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert "Zoë 🌸".encode() in raw
+
+
+def test_input_columns_named_like_result_columns_are_renamed(tmp_path: Path) -> None:
+    """An input column called `status` does not collide with ours: it becomes `status (input)`."""
+    plan = Plan(("phone", "status"), [PlanRow(2, ("1", "vip"), Status.INVALID, error="x")])
+    path = tmp_path / "r.csv"
+    write_results(path, plan)
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        assert next(csv.reader(f)) == ["phone", "status (input)", *RESULT_COLUMNS]
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_partial(tmp_path: Path) -> None:
+    """The sheet is replaced atomically: a write that fails keeps the old file and leaves no temp."""
+    path = tmp_path / "r.xlsx"
+    write_results(path, sample_plan())
+    before = path.read_bytes()
+    bad = sample_plan()
+    bad.rows[0].cells = None  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        write_results(path, bad)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]

@@ -1,0 +1,307 @@
+"""Message texts: Jinja2 templates rendered in a sandbox per contact row, and SMS segment counts.
+
+Variables: every column under its header name. A header that is no usable Jinja name ("First Name",
+"e-mail", "2nd line") is also reachable under its alias: lower-cased, each run of
+non-alphanumerics collapsed to ``_``, ``_`` stripped at the ends, and ``col_`` put in front when
+the result starts with a digit or is a Jinja word (``2nd line`` -> ``col_2nd_line``,
+``None?`` -> ``col_none``). Precedence: a real header, then the ``row`` mapping, then aliases; two
+headers with the same alias make that alias ambiguous (an error only if the template uses it).
+``row["Any Header"]`` reaches every column, unless a column is literally named ``row``: then that
+column wins and there is no mapping.
+
+An empty cell is undefined: ``default(...)``, ``is defined`` and ``{% if first_name %}`` (falsy)
+work; printing it or computing with it makes the row invalid with the column named.
+
+Sandbox: a template reaching for ``_``-prefixed attributes with dot syntax (``''.__class__``) or
+including other templates is rejected at compile time (InputError); whatever else the sandbox
+blocks while rendering (``|attr('__class__')``, ``x['__class__']``) fails that row (RowError).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .errors import RowError, located
+
+__all__ = ["MessageTemplate", "alias_for", "count_segments"]
+
+
+class _Undefined(StrictUndefined):
+    """StrictUndefined that is falsy, so ``{% if first_name %}`` works on an empty cell."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_ENV = SandboxedEnvironment(undefined=_Undefined, autoescape=False, keep_trailing_newline=False)
+_NON_ALNUM = re.compile(r"[\W_]+")
+_MAX_LISTED_COLUMNS = 20
+
+
+def _is_jinja_name(name: str) -> bool:
+    """True if ``{{ name }}`` reads a variable called ``name``."""
+    if not name.isidentifier():
+        return False
+    try:
+        body = _ENV.parse(f"{{{{ {name} }}}}").body
+    except TemplateSyntaxError:
+        return False
+    return isinstance(body[0], nodes.Output) and body[0].nodes == [nodes.Name(name, "load")]
+
+
+def alias_for(header: str) -> str | None:
+    """The variable name of a header that is no Jinja name ("First Name" -> first_name)."""
+    base = _NON_ALNUM.sub("_", header.lower()).strip("_")
+    if not base:
+        return None
+    for candidate in (base, f"col_{base}"):
+        if _is_jinja_name(candidate):
+            return candidate
+    return None
+
+
+class _Names:
+    """Which template variable reaches which column."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.index: dict[str, int] = {}
+        for i, header in enumerate(self.columns):
+            if _is_jinja_name(header):
+                self.index.setdefault(header, i)
+        self.row_mapping = "row" not in self.index
+        shared: dict[str, list[int]] = {}
+        for i, header in enumerate(self.columns):
+            alias = None if header in self.index else alias_for(header)
+            if alias and alias not in self.index and not (alias == "row" and self.row_mapping):
+                shared.setdefault(alias, []).append(i)
+        self.ambiguous = {a: ix for a, ix in shared.items() if len(ix) > 1}
+        self.index.update({a: ix[0] for a, ix in shared.items() if len(ix) == 1})
+
+    def listing(self) -> str:
+        """The columns for a message, each non-identifier header with its alias."""
+        aliases = {i: name for name, i in self.index.items() if name != self.columns[i]}
+        shown = [
+            f"{h} (as {aliases[i]})" if i in aliases else h
+            for i, h in enumerate(self.columns[:_MAX_LISTED_COLUMNS])
+        ]
+        more = len(self.columns) - len(shown)
+        return ", ".join(shown) + (f", … ({more} more)" if more > 0 else "")
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    """'; did you mean X?' for the closest choice (ignoring case), or ''."""
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]}?" if close else ""
+
+
+def _line(node: nodes.Node) -> str:
+    return f"line {node.lineno}: "
+
+
+def _on_row(node: nodes.Getitem | nodes.Getattr, names: _Names) -> bool:
+    """True if ``node`` reads from the ``row`` mapping."""
+    return names.row_mapping and isinstance(node.node, nodes.Name) and node.node.name == "row"
+
+
+def _check_sandbox(ast: nodes.Template, names: _Names, where: str) -> None:
+    """Reject includes and dot access to ``_`` attributes before any row is rendered."""
+    for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+        raise located(where, f"{_line(node)}a message cannot include or import other templates")
+    for node in ast.find_all(nodes.Getattr):
+        if _unsafe_attr(node, names):
+            while isinstance(node.node, nodes.Getattr) and _unsafe_attr(node.node, names):
+                node = node.node  # ''.__class__.__mro__: name the first step, __class__
+            raise located(
+                where, f"{_line(node)}.{node.attr} is not allowed in a message (sandboxed template)"
+            )
+
+
+def _unsafe_attr(node: nodes.Getattr, names: _Names) -> bool:
+    """True for ``x._name`` (the sandbox refuses it), except a ``row._column``."""
+    return node.attr.startswith("_") and not (_on_row(node, names) and node.attr in names.columns)
+
+
+def _check_row_keys(ast: nodes.Template, names: _Names, where: str) -> None:
+    """``row["X"]`` / ``row.X`` with a literal X must name a column."""
+    for node in ast.find_all((nodes.Getitem, nodes.Getattr)):
+        if not _on_row(node, names):
+            continue
+        if isinstance(node, nodes.Getattr):
+            key: object = node.attr
+            if hasattr(dict, node.attr):
+                continue
+        elif isinstance(node.arg, nodes.Const):
+            key = node.arg.value
+        else:
+            continue
+        if key not in names.columns:
+            hint = _suggest(str(key), names.columns)
+            raise located(
+                where,
+                f"{_line(node)}row[{key!r}] is not a column of the contacts"
+                f" (columns: {names.listing()}){hint}",
+            )
+
+
+def _check_variables(ast: nodes.Template, names: _Names, where: str) -> set[str]:
+    """Every name the template reads; raises for one that is no column, alias or global."""
+    used = meta.find_undeclared_variables(ast)
+    declared = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    for node in ast.find_all(nodes.Name):
+        name = node.name
+        if name not in used or name in names.index or name in declared:
+            continue
+        if name in names.ambiguous:
+            headers = " or ".join(repr(names.columns[i]) for i in names.ambiguous[name])
+            raise located(
+                where,
+                f"{{{{ {name} }}}} could mean column {headers};"
+                f' write row["..."] with the header instead',
+            )
+        if (name == "row" and names.row_mapping) or name in _ENV.globals:
+            continue
+        hint = _suggest(name, [*names.index, *(["row"] if names.row_mapping else [])])
+        raise located(
+            where,
+            f"{{{{ {name} }}}} is not a column of the contacts (columns: {names.listing()}){hint}",
+        )
+    return {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+
+
+def _empty(hint: str) -> _Undefined:
+    return _Undefined(hint=hint)
+
+
+class _Row(dict[str, str]):
+    """The ``row`` mapping: non-empty cells by header; a missing key explains itself."""
+
+    _columns: frozenset[str] = frozenset()
+
+    def __missing__(self, key: str) -> _Undefined:
+        if key in self._columns:
+            return _empty(f"column {key} is empty")
+        return _empty(f"row[{key!r}] is not a column of the contacts")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, SecurityError):
+        return f"the template is not allowed to do that: {text}"
+    if isinstance(exc, UndefinedError):
+        return text
+    return f"template error: {text}"
+
+
+class MessageTemplate:
+    """A message compiled once against the contacts' columns, rendered once per row."""
+
+    variables: frozenset[str]
+    """The column-derived names the template uses (headers or aliases; not ``row``)."""
+
+    def __init__(self, template: Any, names: _Names, used: set[str]) -> None:
+        """Use ``compile``; ``used`` is every name the template reads."""
+        self._render_func: Callable[[Any], Iterable[str]] = template.root_render_func
+        self._new_context: Callable[..., Any] = template.new_context
+        self.variables = frozenset(used & names.index.keys())
+        self._slots = tuple(
+            (var, names.index[var], _empty(f"column {names.columns[names.index[var]]} is empty"))
+            for var in sorted(self.variables)
+        )
+        self._globals = {g: _ENV.globals[g] for g in used - names.index.keys() if g in _ENV.globals}
+        self._columns = tuple(names.columns)
+        self._row: type[_Row] | None = None
+        if names.row_mapping and "row" in used:
+            self._row = type("_Row", (_Row,), {"_columns": frozenset(names.columns)})
+
+    @classmethod
+    def compile(cls, source: str, *, name: str, columns: Sequence[str]) -> MessageTemplate:
+        """Parse and check ``source``; ``name`` says where it came from in error messages."""
+        names = _Names(columns)
+        try:
+            ast = _ENV.parse(source)
+            _check_sandbox(ast, names, name)
+            _check_row_keys(ast, names, name)
+            used = _check_variables(ast, names, name)
+            template = _ENV.from_string(ast)
+        except TemplateSyntaxError as exc:
+            raise located(name, f"line {exc.lineno}: {exc.message}") from None
+        return cls(template, names, used)
+
+    def render(self, cells: Sequence[str]) -> str:
+        """The trimmed text for one row (cells in column order); raises RowError."""
+        context = self._globals.copy()
+        n = len(cells)
+        for var, i, empty in self._slots:
+            value = cells[i] if i < n else ""
+            context[var] = value if value else empty
+        if self._row is not None:
+            context["row"] = self._row(
+                (header, value)
+                for header, value in zip(self._columns, cells, strict=False)
+                if value
+            )
+        try:
+            text: str = "".join(self._render_func(self._new_context(context, shared=True)))
+        except Exception as exc:  # the template is user code: any failure is this row's problem
+            raise RowError(_one_line(exc)) from None
+        text = text.strip()
+        if not text:
+            raise RowError("the text is empty")
+        return text
+
+
+# GSM 03.38 default alphabet (ESC excluded), row by row of the 16x8 table.
+_GSM_BASIC = (
+    "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7"  # @£$¥èéùìòÇ
+    "\n\u00d8\u00f8\r\u00c5\u00e5"  # Øø Åå
+    "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e"  # Δ_ΦΓΛΩΠΨΣΘΞ
+    "\u00c6\u00e6\u00df\u00c9"  # ÆæßÉ
+    " !\"#\u00a4%&'()*+,-./0123456789:;<=>?"  # ¤
+    "\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00c4\u00d6\u00d1\u00dc\u00a7"  # ¡ ÄÖÑÜ§
+    "\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"  # ¿ äöñüà
+)
+_GSM_EXTENSION = "\f^{}\\[~]|\u20ac"  # each is ESC + a character: 2 septets (€ is \u20ac)
+_DROP_BASIC = str.maketrans(dict.fromkeys(_GSM_BASIC))
+_EXTENSION_SET = frozenset(_GSM_EXTENSION)
+
+
+def _pack(text: str, wide: Callable[[str], bool], size: int) -> int:
+    """Parts of ``size`` units, a 2-unit character never split across two parts."""
+    parts, used = 1, 0
+    for ch in text:
+        cost = 2 if wide(ch) else 1
+        if used + cost > size:
+            parts, used = parts + 1, cost
+        else:
+            used += cost
+    return parts
+
+
+def count_segments(text: str) -> tuple[int, bool]:
+    """(number of SMS parts, True if the text needs UCS-2); empty text is 0 parts."""
+    if not text:
+        return 0, False
+    rest = text.translate(_DROP_BASIC)  # what is not in the GSM basic set
+    if not rest or _EXTENSION_SET.issuperset(rest):
+        septets = len(text) + len(rest)
+        if septets <= 160:
+            return 1, False
+        if not rest:
+            return -(-septets // 153), False
+        return _pack(text, _EXTENSION_SET.__contains__, 153), False
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units <= 70:
+        return 1, True
+    if units == len(text):
+        return -(-units // 67), True
+    return _pack(text, lambda ch: ch > "\uffff", 67), True

@@ -1,0 +1,267 @@
+"""A faithful local fake of the Wooxy Send SMS API (Starlette app served by uvicorn on loopback).
+
+``POST /v3/sms/send`` checks, in this order, answering with the first problem found:
+
+1. concurrency: a request arriving while ``max_concurrency`` are in flight gets 429 at once
+   (``Retry-After: 1``, "Too many concurrent requests: the API allows 10 at once");
+2. ``latency_ms`` is waited (every other answer, including errors, comes after it);
+3. auth (Access-Token header): missing/empty 401 "Invalid authorization token!"; the magic tokens
+   ``sandbox-inactive`` 403 "SMS service is not activated for account sandbox",
+   ``sandbox-disabled`` 403 "user 1 not enabled", ``sandbox-nodata`` 401 "no data found for key 1",
+   ``sandbox-badsecret`` 401 "access token check failed for key/secret 1/sandbox-badsecret";
+   any other token not in ``tokens`` 401 "no matches found for access token <token>";
+4. body: not JSON, or JSON that is no object: 400 "Bad Request";
+5. arguments, 400 (see sandbox_rules): domain, phoneNumber, E.164, text, fromName, tags. JSON null
+   counts as absent; a whitespace-only string counts as empty; unknown keys are ignored;
+6. account: domain not in ``domains`` (case-insensitive; empty = any) 404, number in ``blacklist``
+   403, ``balance`` used up 402 "Insufficient balance. You need at least 0.05 to send this message";
+7. injected faults, one draw each in this order: ``fail_rate`` 500 "Internal server error",
+   ``publish_error_rate`` 503 "Publishing error" (neither is accepted nor uses balance),
+   ``hang_rate``: the message is accepted and recorded, then no answer ever comes; the connection
+   is dropped when the client gives up or the server shuts down;
+8. accept: 200 ``{"result": true, "sms_id": "<24 lower-case hex>"}``.
+
+``GET /sandbox/messages``: the accepted messages in acceptance order, each
+``{"sms_id", "phoneNumber", "text", "fromName", "tags", "domain", "time"}`` (time: ISO 8601 UTC).
+``GET /sandbox/stats``: ``{"requests", "accepted", "rejected": {page template: n}, "faults":
+{"internal", "publishing", "hang"}, "throttled", "in_flight", "peak_concurrency", "balance_left"}``;
+requests = accepted + sum(rejected) + internal + publishing + throttled (hangs are accepted).
+``peak_concurrency`` includes a refused request: 11 sent at once shows 11.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from uvicorn.config import LOGGING_CONFIG
+
+from wooxy_bulk import sandbox_rules as rules
+from wooxy_bulk.errors import InputError
+from wooxy_bulk.sandbox_rules import SandboxConfig, SandboxState
+
+__all__ = [
+    "RunningSandbox",
+    "SandboxConfig",
+    "SandboxState",
+    "create_app",
+    "running_sandbox",
+    "serve",
+]
+
+SEND_PATH = "/v3/sms/send"
+_HANGING = "wooxy_bulk.sandbox.hanging"  # scope key marking a request that never gets an answer
+
+
+class _SendEndpoint:
+    """``POST /v3/sms/send`` as a bare ASGI app: small per-request work, full control of hangs."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await _read_body(receive)
+        if not self.state.admit():
+            limit = self.state.config.max_concurrency
+            text = rules.TOO_MANY.format(limit=limit)
+            await _answer(send, 429, _failure(text), ((b"retry-after", b"1"),))
+            return
+        try:
+            await self._handle(scope, receive, send, raw)
+        finally:
+            self.state.release()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
+        if self.state.config.latency_ms > 0:
+            await asyncio.sleep(self.state.config.latency_ms / 1000)
+        token = _header(scope, b"access-token")
+        outcome = self.state.decide(token, raw)
+        if isinstance(outcome, rules.Rejection):
+            await _answer(send, outcome.status, _failure(outcome.text))
+        elif self.state.draw_hang():
+            scope[_HANGING] = True
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        else:
+            await _answer(send, 200, {"result": True, "sms_id": outcome["sms_id"]})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1").strip()
+    return ""
+
+
+def _failure(text: str) -> dict[str, Any]:
+    return {"result": False, "errors": [text]}
+
+
+async def _answer(
+    send: Send, status: int, payload: dict[str, Any], extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(config: SandboxConfig) -> Starlette:
+    """The sandbox ASGI app; ``app.state.sandbox`` is its live SandboxState."""
+    state = SandboxState(config)
+
+    async def messages(request: Request) -> JSONResponse:
+        return JSONResponse(state.messages)
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse(state.stats())
+
+    app = Starlette(
+        routes=[
+            Route(SEND_PATH, _SendEndpoint(state), methods=["POST"]),
+            Route("/sandbox/messages", messages, methods=["GET"]),
+            Route("/sandbox/stats", stats, methods=["GET"]),
+        ]
+    )
+    app.state.sandbox = state
+    return app
+
+
+@dataclass(frozen=True)
+class RunningSandbox:
+    """A sandbox serving in the background: its API base URL and its live state."""
+
+    url: str  # the send endpoint is url + "/sms/send"
+    state: SandboxState
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that reports readiness and drops hanging requests' connections on shutdown."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            if cycle is not None and cycle.scope.get(_HANGING) and not cycle.response_complete:
+                connection.transport.close()  # no answer at all, as promised
+        await super().shutdown(sockets)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on exactly `host`:`port`, or an InputError saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"port {port} is in use; choose another with --port or stop what is using it"
+            ) from exc
+        raise InputError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def _api_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v3"
+
+
+def _server(
+    app: Starlette, on_ready: Callable[[], None], log_config: dict[str, Any] | None
+) -> _Server:
+    config = uvicorn.Config(
+        app,
+        loop="asyncio",
+        http="h11",
+        ws="none",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        log_config=log_config,
+        timeout_graceful_shutdown=5,
+    )
+    return _Server(config, on_ready)
+
+
+@contextmanager
+def running_sandbox(
+    config: SandboxConfig = SandboxConfig(),  # noqa: B008 - frozen, safe to share
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Iterator[RunningSandbox]:
+    """Serve a sandbox from a background thread; ready on entry, shut down on exit."""
+    sock = _bind(host, port)
+    url = _api_url(sock)
+    app = create_app(config)
+    ready = threading.Event()
+    server = _server(app, ready.set, log_config=None)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="wooxy-sandbox", daemon=True
+    )
+    thread.start()
+    try:
+        while not ready.wait(0.02):
+            if not thread.is_alive():
+                raise RuntimeError("the sandbox server stopped while starting")
+        yield RunningSandbox(url, app.state.sandbox)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(5)
+        sock.close()
+
+
+def serve(
+    config: SandboxConfig,
+    host: str = "127.0.0.1",
+    port: int = 8025,
+    on_ready: Callable[[str], None] = lambda url: None,
+) -> None:
+    """Serve a sandbox until Ctrl-C; `on_ready(url)` is called once it listens."""
+    sock = _bind(host, port)
+    url = _api_url(sock)
+    server = _server(create_app(config), lambda: on_ready(url), log_config=LOGGING_CONFIG)
+    try:
+        with suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+    finally:
+        sock.close()
