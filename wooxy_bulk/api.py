@@ -1,9 +1,9 @@
 """The Wooxy Send SMS client: one request per call, its answer classified; no retries, no sleeps.
 
-The HTTP client runs httpx's API on aiohttp's transport (httpx-aiohttp): about a fifth of the
-CPU per request of httpx's own transport. That transport maps aiohttp's errors to httpx classes
-loosely (a server that hangs up mid-request becomes ``httpx.ConnectTimeout``), so errors are
-classified by their aiohttp cause where there is one, and by the httpx class otherwise.
+The HTTP client runs httpx's API on aiohttp's transport (httpx-aiohttp): ~0.4 ms of CPU per
+request here against ~1.5 ms with httpx's own transport. That transport maps aiohttp's errors to
+httpx classes loosely (a server that hangs up mid-request becomes ``httpx.ConnectTimeout``), so
+errors are classified by their aiohttp cause where there is one, and by the httpx class otherwise.
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ class WooxyClient:
         from_name: str | None = None,
         tags: Sequence[str] | None = None,
     ) -> None:
-        self._http = http
         self._endpoint = httpx.URL(url.rstrip("/") + "/sms/send")
         if self._endpoint.scheme not in ("http", "https"):
             raise located("api.url", f"{url!r} is not an http(s) URL")
@@ -97,18 +96,21 @@ class WooxyClient:
         # The transport itself: httpx.AsyncClient.send adds ~0.15 ms of cookie jar, auth and hook
         # handling per request, none of which this API uses (its mounts and proxies still apply).
         self._transport = http._transport_for_url(self._endpoint)
-        self._head: dict[str, Any] = {"domain": domain}
-        self._tail: dict[str, Any] = {}
-        if from_name is not None:
-            self._tail["fromName"] = from_name
-        if tags is not None:
-            self._tail["tags"] = list(tags)
+        self._domain = {"domain": domain}
+        self._from_name = {} if from_name is None else {"fromName": from_name}
+        self._tags = {} if tags is None else {"tags": list(tags)}
         timeout = http.timeout.read
         self._timeout_s = timeout if timeout is not None else math.inf
 
     def _body(self, phone: str, text: str) -> bytes:
         """The JSON body of one request, keys in the API page's order."""
-        payload = {**self._head, "phoneNumber": phone, "text": text, **self._tail}
+        payload = {
+            **self._domain,
+            "phoneNumber": phone,
+            **self._from_name,
+            "text": text,
+            **self._tags,
+        }
         return json.dumps(payload, separators=(",", ":")).encode()
 
     async def send(self, phone: str, text: str) -> Answer:
@@ -154,6 +156,8 @@ def classify(status: int, content: bytes, headers: Mapping[str, str]) -> Answer:
     payload = _json(content)
     if payload is not None and payload.get("result") is True:
         sms_id = payload.get("sms_id")
+        if isinstance(sms_id, int) and not isinstance(sms_id, bool):
+            sms_id = str(sms_id)
         if isinstance(sms_id, str) and sms_id.strip():
             return Answer(Outcome.SENT, sms_id=sms_id.strip(), http_status=status)
         error = f"HTTP {status}: accepted (result true) but the answer has no sms_id"
@@ -245,12 +249,14 @@ def _classify_exception(exc: BaseException, timeout_s: float) -> tuple[Outcome, 
         if _errno(exc) == errno.ECONNREFUSED:
             return Outcome.TRANSIENT, "connection refused"
         return Outcome.TRANSIENT, f"cannot connect: {exc}"
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError | aiohttp.InvalidURL):
         return Outcome.FATAL, f"cannot send: {exc}"
     if isinstance(exc, aiohttp.SocketTimeoutError | httpx.ReadTimeout | TimeoutError):
         return Outcome.UNKNOWN, f"read timeout after {wait}"
     if isinstance(exc, aiohttp.ServerDisconnectedError | httpx.RemoteProtocolError):
         return Outcome.UNKNOWN, f"the server closed the connection without an answer ({exc})"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return Outcome.UNKNOWN, f"the answer was not valid HTTP ({exc.message})"
     return Outcome.UNKNOWN, f"connection lost mid-request ({type(exc).__name__}: {exc})"
 
 
@@ -272,6 +278,4 @@ def _errno(exc: BaseException) -> int | None:
     for e in _chain(exc):
         if isinstance(e, OSError) and e.errno is not None:
             return e.errno
-        if isinstance(e, aiohttp.ClientConnectorError):
-            return e.os_error.errno
     return None

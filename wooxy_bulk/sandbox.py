@@ -183,7 +183,7 @@ class _Server(uvicorn.Server):
 def _bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on exactly `host`:`port`, or an InputError saying why not."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # so asyncio sets NODELAY
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

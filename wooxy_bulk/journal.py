@@ -1,0 +1,184 @@
+"""The SQLite journal: every message's state, by E.164 number, so a re-run never sends twice.
+
+Durability: WAL with ``synchronous=NORMAL``. Every commit has reached the operating system
+before ``begin()``/``finish()`` return, so a crash or SIGKILL of this process at any moment
+loses nothing, which is what the SPEC demands. Only a power loss or OS crash could lose the last
+few commits (the file stays consistent). ``synchronous=FULL`` would close that gap with an fsync
+per commit: measured here ~0.5 ms per begin+finish against ~0.05 ms (3,900 against 42,000
+commits/s), far worse on slow disks, and all of it blocks the sender's event loop at ~450
+messages/s. NORMAL it is.
+
+The file is opened in exclusive locking mode: while one run has it open, a second run of the
+same campaign cannot open it, so two runs can never both send the same numbers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+
+from .errors import located
+
+SCHEMA_VERSION = 1
+_ELSEWHERE = "move it away or rename the campaign"
+
+_SCHEMA = """
+CREATE TABLE messages (
+    scope      TEXT    NOT NULL,
+    phone      TEXT    NOT NULL,
+    row        INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    sms_id     TEXT    NOT NULL DEFAULT '',
+    error      TEXT    NOT NULL DEFAULT '',
+    text       TEXT    NOT NULL DEFAULT '',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT    NOT NULL,
+    PRIMARY KEY (scope, phone)
+) WITHOUT ROWID
+"""
+
+_BEGIN = """
+INSERT INTO messages (scope, phone, row, state, sms_id, error, text, attempts, updated_at)
+VALUES (?, ?, ?, 'in_flight', '', '', ?, 1, ?)
+ON CONFLICT (scope, phone) DO UPDATE SET
+    row = excluded.row, state = 'in_flight', sms_id = '', error = '', text = excluded.text,
+    attempts = messages.attempts + 1, updated_at = excluded.updated_at
+WHERE messages.state <> 'sent'
+"""
+
+_FINISH = """
+UPDATE messages SET state = ?, sms_id = ?, error = ?, updated_at = ?
+WHERE scope = ? AND phone = ?
+"""
+
+_ENTRIES = """
+SELECT phone, row, state, sms_id, error, text, attempts, updated_at
+FROM messages WHERE scope = ?
+"""
+
+
+class JState(StrEnum):
+    """A message's state in the journal."""
+
+    IN_FLIGHT = "in_flight"  # its request may be out; a crash leaves it so
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    NOT_SENT = "not_sent"  # nothing delivered (transient error, or the run stopped): send again
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One message of the journal."""
+
+    phone: str
+    row: int
+    state: JState
+    sms_id: str
+    error: str
+    text: str
+    attempts: int
+    updated_at: str
+
+
+class AlreadySent(RuntimeError):
+    """begin() for a number the journal has as sent: the sender must never get here."""
+
+
+class Journal:
+    """The journal of one campaign, within one scope ("sandbox" or the normalised API URL)."""
+
+    def __init__(self, path: Path, scope: str) -> None:
+        self.path, self.scope = Path(path), scope
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise located(self.path.parent, f"cannot create the journal folder ({exc})") from exc
+        try:
+            self._db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise located(self.path, f"cannot open the journal ({exc})") from exc
+        try:
+            self._prepare()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self) -> None:
+        db = self._db
+        try:
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("BEGIN IMMEDIATE")  # takes the lock this run keeps until close()
+            self._migrate()
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise located(
+                    self.path,
+                    "another wooxy-bulk run is using this journal; wait for it to finish",
+                ) from exc
+            raise located(self.path, f"cannot use the journal ({exc})") from exc
+        except sqlite3.DatabaseError as exc:
+            raise located(self.path, f"is not a wooxy-bulk journal ({exc}); {_ELSEWHERE}") from exc
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise located(
+                self.path,
+                f"the journal has schema version {version}, newer than this wooxy-bulk"
+                f" understands ({SCHEMA_VERSION}); upgrade wooxy-bulk",
+            )
+        if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise located(self.path, f"is not a wooxy-bulk journal; {_ELSEWHERE}")
+        self._db.execute(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def entries(self) -> dict[str, Entry]:
+        """Every entry of this scope, by E.164 number."""
+        rows = self._db.execute(_ENTRIES, (self.scope,)).fetchall()
+        try:
+            return {r[0]: Entry(r[0], r[1], JState(r[2]), *r[3:]) for r in rows}
+        except ValueError as exc:
+            raise located(self.path, f"unknown state in the journal ({exc})") from exc
+
+    def begin(self, phone: str, row: int, text: str) -> None:
+        """Record `phone` as in flight (one more attempt), committed before the request goes out."""
+        cursor = self._db.execute(_BEGIN, (self.scope, phone, row, text, _now()))
+        if cursor.rowcount == 0:
+            raise AlreadySent(f"{phone} is journaled as sent; it must not be sent again")
+
+    def finish(self, phone: str, state: JState, sms_id: str = "", error: str = "") -> None:
+        """Record the outcome of the request begun for `phone`, committed."""
+        if state is JState.IN_FLIGHT:
+            raise ValueError("finish() records an outcome; begin() marks a message in flight")
+        params = (str(state), sms_id, error, _now(), self.scope, phone)
+        if self._db.execute(_FINISH, params).rowcount == 0:
+            raise ValueError(f"finish() for {phone}, which was never begun")
+
+    def close(self) -> None:
+        """Close the file (idempotent); it releases the lock for the next run."""
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
