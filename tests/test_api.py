@@ -129,6 +129,9 @@ ANSWERS = [
     (400, {"result": False}, None, Outcome.FAILED, 'HTTP 400: {"result": false}', None),
     (401, b"", None, Outcome.FATAL, "HTTP 401", None),
     (403, {"message": "No"}, None, Outcome.FATAL, 'HTTP 403: {"message": "No"}', None),
+    (404, b"Not Found", None, Outcome.FATAL, "HTTP 404: Not Found", None),  # a wrong api.url
+    (405, b"", None, Outcome.FATAL, "HTTP 405", None),
+    (404, errors(SAID), None, Outcome.FAILED, SAID, None),
     (200, b"<p>ok</p>", None, Outcome.UNKNOWN, "HTTP 200: unexpected answer: <p>ok</p>", None),
     (200, b"", None, Outcome.UNKNOWN, "HTTP 200: unexpected answer: empty body", None),
     (200, [1, 2], None, Outcome.UNKNOWN, "HTTP 200: unexpected answer: [1, 2]", None),

@@ -146,5 +146,5 @@ def test_yaml_that_is_not_a_campaign(tmp_path: Path, text: str, expected: str) -
 
 def test_missing_campaign_file(tmp_path: Path) -> None:
     """A campaign file that does not exist is named."""
-    with pytest.raises(InputError, match="nope.yaml: no such campaign file"):
+    with pytest.raises(InputError, match=r"nope\.yaml: no such campaign file"):
         load_campaign(tmp_path / "nope.yaml")

@@ -1,4 +1,4 @@
-"""The results sheet: columns, order, XLSX layout and Summary, and formula safety in both formats."""
+"""The results sheet: columns, order, XLSX layout, Summary, and formula safety in both formats."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_input_columns_named_like_result_columns_are_renamed(tmp_path: Path) -> 
 
 
 def test_a_failed_write_leaves_the_previous_file_and_no_partial(tmp_path: Path) -> None:
-    """The sheet is replaced atomically: a write that fails keeps the old file and leaves no temp."""
+    """The sheet is replaced atomically: a failed write keeps the old file and leaves no temp."""
     path = tmp_path / "r.xlsx"
     write_results(path, sample_plan())
     before = path.read_bytes()

@@ -151,6 +151,10 @@ def make_http_client(*, timeout_s: float, concurrency: int) -> httpx.AsyncClient
     return httpx.AsyncClient(transport=transport, timeout=timeout_s, limits=limits)
 
 
+# Refused credentials, or no such endpoint (a wrong api.url): every row would be answered alike.
+_FATAL_STATUSES = frozenset({401, 403, 404, 405})
+
+
 def classify(status: int, content: bytes, headers: Mapping[str, str]) -> Answer:
     """Classify an HTTP answer: by the body first, by the status second."""
     payload = _json(content)
@@ -174,7 +178,7 @@ def _outcome(status: int, texts: list[str], payload: dict[str, Any] | None) -> O
         return Outcome.FATAL
     if status == 429 or status >= 500 or any(_TRANSIENT_TEXTS.match(t) for t in texts):
         return Outcome.TRANSIENT
-    if status in (401, 403) and not any(_ROW_TEXTS.match(t) for t in texts):
+    if status in _FATAL_STATUSES and not any(_ROW_TEXTS.match(t) for t in texts):
         return Outcome.FATAL
     if 200 <= status < 300 and (payload is None or payload.get("result") is not False):
         return Outcome.UNKNOWN

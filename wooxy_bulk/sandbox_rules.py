@@ -236,7 +236,7 @@ class SandboxState:
         if self._domains and body["domain"].lower() not in self._domains:
             return reject(404, DOMAIN_UNKNOWN, domain=body["domain"])
         if body["phoneNumber"] in self._blacklist:
-            return reject(403, BLACKLISTED, phoneNumber=body["phoneNumber"])
+            return reject(400, BLACKLISTED, phoneNumber=body["phoneNumber"])
         if self.balance_left() == 0:
             return reject(402, NO_BALANCE, cost=COST)
         return None

@@ -1,0 +1,201 @@
+"""`wooxy-bulk run` as a real process: dry run, sandbox sends, exit codes, kills and Ctrl-C."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
+
+from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "campaigns" / "spring-sale.yaml"
+
+
+def results(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def statuses(path: Path) -> Counter[str]:
+    return Counter(r["status"] for r in results(path))
+
+
+def accepted(box: RunningSandbox) -> Counter[str]:
+    return Counter(m["phoneNumber"] for m in box.state.messages)
+
+
+def wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def test_dry_run_of_the_sample_campaign(tmp_path: Path) -> None:
+    """The sample's dry run needs no key, prints the summary and writes `ready` rows."""
+    out = tmp_path / "r.csv"
+    done = run_cli("run", SAMPLE, "--dry-run", "--results", out, env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    assert "Rows read:       34" in done.stdout
+    assert "Ready to send:   26" in done.stdout
+    assert "First 3 messages:" in done.stdout
+    counts = statuses(out)
+    assert counts == {"ready": 26, "invalid": 5, "duplicate": 2, "suppressed": 1}
+
+
+def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
+    """`run --sandbox` sends every ready row to a sandbox of its own; sent rows carry sms_id."""
+    out = tmp_path / "r.xlsx"
+    done = run_cli("run", SAMPLE, "--sandbox", "--quiet", "--results", out, env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    assert "Done: 26 sent, 5 invalid, 2 duplicate, 1 suppressed" in done.stdout
+    sheet = openpyxl.load_workbook(out)["Results"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    sent = [r for r in rows[1:] if r[header.index("status")] == "sent"]
+    assert len(sent) == 26
+    assert all(len(r[header.index("sms_id")]) == 24 for r in sent)
+
+
+@pytest.mark.parametrize(
+    ("changes", "env_key", "expected"),
+    [
+        ({"domian": "x"}, "k", "campaign.yaml: unknown key 'domian'; did you mean 'domain'?"),
+        ({"api": {"concurrency": 11}}, "k", "key 'api.concurrency': must be at most 10"),
+        ({"contacts": "nope.csv"}, "k", "nope.csv"),
+        ({"phone_column": "mobile"}, "k", "the columns are: phone, first_name"),
+        ({"message": {"text": "Hi {{ name }"}}, "k", "message.text: line 1:"),
+        ({"message": {"text": "Hi {{ nmae }}"}}, "k", "{{ nmae }} is not a column"),
+        ({}, None, "WOOXY_API_KEY is not set"),
+        ({"api": {"url": "http://api.example.com/v3"}}, "k", "would send the API key unencrypted"),
+        ({}, "k", "add --yes to send without asking"),
+    ],
+)
+def test_mistakes_exit_2_with_one_clear_message(
+    make_campaign: MakeCampaign, changes: dict, env_key: str | None, expected: str
+) -> None:
+    """Each mistake: exit 2, a message naming file or key and what to do, no traceback."""
+    campaign = make_campaign(5, **changes)
+    done = run_cli("run", campaign, env=cli_env(key=env_key))
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr
+    assert done.stderr.startswith("Error: ")
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (campaign.parent / "results.csv").exists()
+
+
+def test_balance_error_exits_3_and_the_rerun_sends_the_rest(make_campaign: MakeCampaign) -> None:
+    """Insufficient balance stops with exit 3; once topped up, a re-run sends only the rest."""
+    campaign = make_campaign(40)
+    out = campaign.parent / "results.csv"
+    with running_sandbox(SandboxConfig(balance=15)) as box:
+        env = cli_env(api_url=box.url)
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 3, done.stderr
+        assert "Insufficient balance" in done.stderr
+        assert statuses(out) == {"sent": 15, "not_sent": 25}
+        box.state.config = replace(box.state.config, balance=None)  # topped up
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 0, done.stderr
+        assert statuses(out) == {"sent": 40}
+        assert accepted(box) == Counter(numbers(40))
+
+
+def test_sigkill_mid_run_then_rerun_sends_no_number_twice(make_campaign: MakeCampaign) -> None:
+    """A run killed with SIGKILL and run again sends no number twice; in-flight rows are unknown."""
+    campaign = make_campaign(150)
+    out = campaign.parent / "results.csv"
+    with running_sandbox(SandboxConfig(latency_ms=60)) as box:
+        env = cli_env(api_url=box.url)
+        proc = start_cli("run", campaign, "--yes", "--quiet", env=env)
+        wait_for(lambda: len(box.state.messages) >= 40)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        time.sleep(0.2)  # let the requests the dead process left behind land
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        counts = accepted(box)
+    assert done.returncode == 1, done.stderr  # the in-flight rows are unknown
+    assert max(counts.values()) == 1  # nobody got the SMS twice
+    rows = results(out)
+    by_status = Counter(r["status"] for r in rows)
+    assert 1 <= by_status["unknown"] <= 10
+    assert by_status["sent"] + by_status["unknown"] == 150
+    sent = {r["phone_e164"]: r["sms_id"] for r in rows if r["status"] == "sent"}
+    ids = {m["phoneNumber"]: m["sms_id"] for m in box.state.messages}
+    assert all(ids[p] == sms_id for p, sms_id in sent.items())
+    unknown = [r for r in rows if r["status"] == "unknown"]
+    assert all("--resend-unknown" in r["error"] for r in unknown)
+
+
+def test_sigint_exits_130_with_complete_results_and_a_rerun_finishes(
+    make_campaign: MakeCampaign,
+) -> None:
+    """Ctrl-C: requests in flight finish, results are complete, exit 130; a re-run finishes."""
+    campaign = make_campaign(150)
+    out = campaign.parent / "results.csv"
+    with running_sandbox(SandboxConfig(latency_ms=60)) as box:
+        env = cli_env(api_url=box.url)
+        proc = start_cli("run", campaign, "--yes", "--quiet", env=env)
+        wait_for(lambda: len(box.state.messages) >= 40)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+        first = results(out)
+        assert len(first) == 150
+        assert {r["status"] for r in first} == {"sent", "not_sent"}
+        sent_first = sum(r["status"] == "sent" for r in first)
+        assert sent_first == len(box.state.messages)  # nothing in flight was lost
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        counts = accepted(box)
+    assert done.returncode == 0, done.stderr
+    assert statuses(out) == {"sent": 150}
+    assert counts == Counter(numbers(150))
+
+
+def test_a_wrong_key_exits_3_and_is_never_shown(make_campaign: MakeCampaign) -> None:
+    """A refused key: exit 3; the key echoed by the API appears in no output, result or journal."""
+    secret = "wx_live_0123456789abcdef"
+    campaign = make_campaign(10)
+    with running_sandbox(SandboxConfig()) as box:
+        done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(box.url, key=secret))
+    assert done.returncode == 3
+    assert "no matches found for access token ***" in done.stderr
+    folder = campaign.parent
+    written = [p for p in folder.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in written)
+    for text in [done.stdout, done.stderr, *(p.read_bytes().decode("latin-1") for p in written)]:
+        assert secret not in text
+
+
+def test_limit_sends_at_most_n_and_the_next_run_continues(make_campaign: MakeCampaign) -> None:
+    """--limit N sends N; the rest are not_sent and the next run sends them."""
+    campaign = make_campaign(12)
+    out = campaign.parent / "results.csv"
+    with running_sandbox(SandboxConfig()) as box:
+        env = cli_env(api_url=box.url)
+        done = run_cli("run", campaign, "--yes", "--quiet", "--limit", "5", env=env)
+        assert done.returncode == 0, done.stderr
+        assert statuses(out) == {"sent": 5, "not_sent": 7}
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert statuses(out) == {"sent": 12}
+        assert accepted(box) == Counter(numbers(12))
+
+
+def test_sandbox_rehearsals_are_journaled_apart(make_campaign: MakeCampaign) -> None:
+    """Rows sent in a --sandbox rehearsal are still sent by a run against another API URL."""
+    campaign = make_campaign(6)
+    done = run_cli("run", campaign, "--sandbox", "--quiet", env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    with running_sandbox(SandboxConfig()) as box:
+        done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
+        assert done.returncode == 0, done.stderr
+        assert accepted(box) == Counter(numbers(6))

@@ -1,0 +1,248 @@
+"""Sending against the sandbox over loopback: retries, stops, concurrency, journal, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import numbers
+
+from wooxy_bulk.api import Answer, Outcome, WooxyClient, make_http_client
+from wooxy_bulk.journal import Entry, Journal, JState
+from wooxy_bulk.plan import PlanRow, Status
+from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
+from wooxy_bulk.sender import End, SendPolicy, SendReport, select, send_rows
+
+FAST = SendPolicy(backoff_base_s=0.001, backoff_cap_s=0.01)
+
+
+def rows_for(phones: list[str]) -> list[PlanRow]:
+    return [PlanRow(i + 2, (p,), Status.NOT_SENT, p, f"Hi {i}", 1) for i, p in enumerate(phones)]
+
+
+def send(
+    rows: list[PlanRow],
+    url: str,
+    journal: Journal,
+    policy: SendPolicy = FAST,
+    *,
+    token: str = "sandbox",
+    timeout_s: float = 10,
+    on_row: Callable[[PlanRow], None] = lambda row: None,
+    stop: Callable[[], asyncio.Event] | None = None,
+) -> SendReport:
+    async def main() -> SendReport:
+        event = stop() if stop else None
+        async with make_http_client(timeout_s=timeout_s, concurrency=policy.concurrency) as http:
+            client = WooxyClient(http, url=url, token=token, domain="shop.example.com")
+            return await send_rows(rows, client, journal, policy, on_row=on_row, stop=event)
+
+    return asyncio.run(main())
+
+
+def sent_numbers(box: object) -> Counter[str]:
+    return Counter(m["phoneNumber"] for m in box.state.messages)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    with Journal(tmp_path / "journal.sqlite", "test") as j:
+        yield j
+
+
+def test_faults_are_retried_until_every_row_is_sent_once(journal: Journal) -> None:
+    """Through injected 500s and publishing errors every row ends `sent`, each number once."""
+    phones = numbers(150)
+    rows = rows_for(phones)
+    config = SandboxConfig(fail_rate=0.2, publish_error_rate=0.1, seed=7)
+    policy = SendPolicy(max_attempts=10, backoff_base_s=0.001, backoff_cap_s=0.01)
+    with running_sandbox(config) as box:
+        report = send(rows, box.url, journal, policy)
+        stats = box.state.stats()
+        messages = {m["phoneNumber"]: m["sms_id"] for m in box.state.messages}
+    assert report.end is End.FINISHED and report.sent == 150
+    assert stats["faults"]["internal"] > 0 and stats["faults"]["publishing"] > 0
+    assert sent_numbers(box) == Counter(phones)
+    assert all(r.status is Status.SENT and r.sms_id == messages[r.phone] for r in rows)
+    entries = journal.entries()
+    assert {p: (e.state, e.sms_id) for p, e in entries.items()} == {
+        p: (JState.SENT, messages[p]) for p in phones
+    }
+    assert stats["peak_concurrency"] <= 10
+
+
+@pytest.mark.parametrize("concurrency", [10, 3])
+def test_never_more_than_the_concurrency_in_flight(journal: Journal, concurrency: int) -> None:
+    """The sandbox never sees more requests at once than api.concurrency, and does see that many."""
+    with running_sandbox(SandboxConfig(latency_ms=20, fail_rate=0.1, seed=3)) as box:
+        policy = SendPolicy(concurrency=concurrency, max_attempts=5, backoff_base_s=0.001)
+        report = send(rows_for(numbers(120)), box.url, journal, policy)
+        stats = box.state.stats()
+    assert report.sent == 120
+    assert stats["throttled"] == 0
+    assert stats["peak_concurrency"] == concurrency
+
+
+def test_balance_error_stops_and_a_rerun_sends_exactly_the_rest(journal: Journal) -> None:
+    """An account-wide error stops the run with the rest not_sent; a re-run sends only those."""
+    phones = numbers(60)
+    rows = rows_for(phones)
+    with running_sandbox(SandboxConfig(balance=25)) as box:
+        report = send(rows, box.url, journal)
+        first = sent_numbers(box)
+    assert report.end is End.STOPPED
+    assert report.reason.startswith("Insufficient balance. You need at least")
+    assert report.sent == 25 == sum(first.values()) == len(first)
+    statuses = Counter(r.status for r in rows)
+    assert statuses == {Status.SENT: 25, Status.NOT_SENT: 35}
+
+    fresh = rows_for(phones)
+    for row in fresh:
+        row.status = Status.READY
+    selection = select(fresh, journal.entries())
+    assert len(selection.to_send) == 35 and selection.skipped == {Status.SENT: 25}
+    with running_sandbox(SandboxConfig()) as box:
+        report = send(selection.to_send, box.url, journal)
+        second = sent_numbers(box)
+    assert report.end is End.FINISHED and report.sent == 35
+    assert first + second == Counter(phones)  # every number exactly once over both runs
+    assert all(r.status is Status.SENT for r in fresh)
+
+
+def test_an_unanswered_request_is_unknown_and_never_retried(journal: Journal) -> None:
+    """A request that gets no answer is `unknown`, sent once, and not retried."""
+    phones = numbers(4)
+    rows = rows_for(phones)
+    with running_sandbox(SandboxConfig(hang_rate=1.0)) as box:
+        report = send(rows, box.url, journal, timeout_s=0.5)
+        requests = box.state.stats()["requests"]
+    assert report.end is End.FINISHED and report.unknown == 4
+    assert requests == 4
+    assert all(r.status is Status.UNKNOWN and "may have been delivered" in r.error for r in rows)
+    assert {e.state for e in journal.entries().values()} == {JState.UNKNOWN}
+
+
+def test_a_wrong_token_stops_at_once_and_is_never_shown(journal: Journal) -> None:
+    """A refused key stops the run (exit 3's case) and the echoed key is replaced by ***."""
+    secret = "live_key_do_not_leak_123"
+    rows = rows_for(numbers(50))
+    with running_sandbox(SandboxConfig()) as box:
+        report = send(rows, box.url, journal, token=secret)
+        requests = box.state.stats()["requests"]
+    assert report.end is End.STOPPED
+    assert report.reason == "no matches found for access token ***"
+    assert requests <= 10 and report.sent == 0
+    assert all(r.status is Status.NOT_SENT for r in rows)
+    assert all(secret not in r.error for r in rows)
+    assert all(e.state is JState.NOT_SENT for e in journal.entries().values())
+
+
+def test_a_long_run_of_failures_stops_the_run(journal: Journal) -> None:
+    """Rows failing one after another stop the run rather than burn through the list."""
+    phones = numbers(60)
+    rows = rows_for(phones)
+    policy = SendPolicy(concurrency=2, max_failures_in_a_row=8)
+    with running_sandbox(SandboxConfig(blacklist=tuple(phones))) as box:
+        report = send(rows, box.url, journal, policy)
+    assert report.end is End.STOPPED
+    assert report.reason.startswith("8 messages in a row were not sent; the last: Phone number")
+    statuses = Counter(r.status for r in rows)
+    assert 8 <= statuses[Status.FAILED] <= 9
+    assert statuses[Status.NOT_SENT] == 60 - statuses[Status.FAILED]
+
+
+def test_stop_lets_requests_in_flight_finish_and_starts_no_more(journal: Journal) -> None:
+    """Setting stop (Ctrl-C) ends the run: in-flight requests finish, the rest stay not_sent."""
+    rows = rows_for(numbers(200))
+    holder: dict[str, asyncio.Event] = {}
+
+    def make_event() -> asyncio.Event:
+        holder["stop"] = asyncio.Event()
+        return holder["stop"]
+
+    def on_row(row: PlanRow) -> None:
+        if sum(r.status is Status.SENT for r in rows) >= 30:
+            holder["stop"].set()
+
+    with running_sandbox(SandboxConfig(latency_ms=20)) as box:
+        report = send(rows, box.url, journal, on_row=on_row, stop=make_event)
+        accepted = sent_numbers(box)
+    assert report.end is End.INTERRUPTED
+    sent = [r for r in rows if r.status is Status.SENT]
+    assert 30 <= len(sent) <= 40
+    assert {r.phone for r in sent} == set(accepted)
+    assert {r.status for r in rows} == {Status.SENT, Status.NOT_SENT}
+    assert not any(e.state is JState.IN_FLIGHT for e in journal.entries().values())
+
+
+class ScriptedClient:
+    """Answers from a script, recording when each attempt came (a unit test of retry timing)."""
+
+    def __init__(self, answers: list[Answer]) -> None:
+        self.answers, self.times = answers, []
+
+    async def send(self, phone: str, text: str) -> Answer:
+        self.times.append(asyncio.get_running_loop().time())
+        return self.answers.pop(0)
+
+
+def test_retry_after_is_honoured_and_attempts_are_capped(journal: Journal) -> None:
+    """A 429's Retry-After is waited before the next attempt; after max_attempts the row fails."""
+    busy = Answer(Outcome.TRANSIENT, error="HTTP 429", retry_after=0.3)
+    client = ScriptedClient([busy, busy, busy])
+    row = rows_for(numbers(1))
+    policy = SendPolicy(max_attempts=3, backoff_base_s=0.001)
+    report = asyncio.run(send_rows(row, client, journal, policy))  # type: ignore[arg-type]
+    gaps = [b - a for a, b in zip(client.times, client.times[1:], strict=False)]
+    assert len(client.times) == 3 and all(gap >= 0.3 for gap in gaps)
+    assert report.failed == 1
+    assert row[0].status is Status.FAILED
+    assert row[0].error == "HTTP 429 (gave up after 3 attempts)"
+
+
+def entry(state: JState, sms_id: str = "", error: str = "") -> Entry:
+    return Entry("+447400100000", 2, state, sms_id, error, "Hi", 1, "2026-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("state", "retry_failed", "resend_unknown", "status", "sent_now"),
+    [
+        (None, False, False, Status.NOT_SENT, True),
+        (JState.NOT_SENT, False, False, Status.NOT_SENT, True),
+        (JState.SENT, True, True, Status.SENT, False),
+        (JState.FAILED, False, False, Status.FAILED, False),
+        (JState.FAILED, True, False, Status.NOT_SENT, True),
+        (JState.UNKNOWN, False, False, Status.UNKNOWN, False),
+        (JState.UNKNOWN, False, True, Status.NOT_SENT, True),
+        (JState.IN_FLIGHT, True, False, Status.UNKNOWN, False),
+        (JState.IN_FLIGHT, False, True, Status.NOT_SENT, True),
+    ],
+)
+def test_select_applies_earlier_runs(
+    state: JState | None, retry_failed: bool, resend_unknown: bool, status: Status, sent_now: bool
+) -> None:
+    """Earlier outcomes stand unless --retry-failed / --resend-unknown say otherwise."""
+    row = PlanRow(2, (), Status.READY, "+447400100000", "Hi", 1)
+    entries = {} if state is None else {row.phone: entry(state, sms_id="abc", error="boom")}
+    selection = select([row], entries, retry_failed=retry_failed, resend_unknown=resend_unknown)
+    assert row.status is status
+    assert (selection.to_send == [row]) is sent_now
+    if status is Status.SENT:
+        assert row.sms_id == "abc"
+    if state is JState.IN_FLIGHT and not sent_now:
+        assert "may have been delivered" in row.error
+
+
+def test_select_limit_leaves_the_rest_not_sent() -> None:
+    """--limit N picks the first N sendable rows; the rest are not_sent with the reason."""
+    rows = rows_for(numbers(5))
+    for row in rows:
+        row.status = Status.READY
+    rows[1].status = Status.INVALID
+    selection = select(rows, {}, limit=2)
+    assert [r.row for r in selection.to_send] == [2, 4]
+    assert rows[3].status is Status.NOT_SENT and "past --limit 2" in rows[3].error
+    assert selection.skipped == {Status.NOT_SENT: 2}
