@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
+import pty
+import select
 import signal
+import struct
+import subprocess
+import sys
+import termios
 import time
 from collections import Counter
 from dataclasses import replace
@@ -199,3 +207,57 @@ def test_sandbox_rehearsals_are_journaled_apart(make_campaign: MakeCampaign) -> 
         done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
         assert done.returncode == 0, done.stderr
         assert accepted(box) == Counter(numbers(6))
+
+
+def converse(args: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal, answer its prompt, return (exit code, everything shown)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24x100
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wooxy_bulk", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+    )
+    os.close(slave)
+    shown, answered = b"", False
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        assert ready, f"no output; so far: {shown!r}"
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if not answered and b"Send now? [y/N]" in shown:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+    os.close(master)
+    return proc.wait(timeout=60), shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "code", "sent"), [("n", 2, 0), ("y", 0, 5)])
+def test_a_real_send_asks_first_on_a_terminal(
+    make_campaign: MakeCampaign, answer: str, code: int, sent: int
+) -> None:
+    """On a terminal, a send shows recipients, segments, from name, domain and URL, then asks."""
+    campaign = make_campaign(5)
+    with running_sandbox(SandboxConfig()) as box:
+        status, shown = converse(["run", str(campaign)], cli_env(api_url=box.url), answer)
+        assert len(box.state.messages) == sent
+    assert status == code, shown
+    for line in (
+        "Recipients:  5",
+        "Segments:    5",
+        "From name:   Shop",
+        "Domain:      shop.example.com",
+        f"API URL:     {box.url}",
+    ):
+        assert line in shown
+    if sent:
+        assert "msg/s" in shown and "sent=5" in shown  # the progress bar
+    else:
+        assert "not confirmed; nothing was sent" in shown

@@ -191,6 +191,15 @@ class SandboxState:
         self.faults = {"internal": 0, "publishing": 0, "hang": 0}
         self._rng = random.Random(config.seed)
         self._id_middle = f"{random.getrandbits(40):010x}"
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The rules in force; assigning a new config (say, a topped-up balance) applies it live."""
+        return self._config
+
+    @config.setter
+    def config(self, config: SandboxConfig) -> None:
+        self._config = config
         self._domains = frozenset(d.lower() for d in config.domains)
         self._blacklist = frozenset(config.blacklist)
 
