@@ -18,7 +18,7 @@ import click
 from . import __version__
 from .api import WooxyClient, make_http_client
 from .campaign import Campaign, load_campaign
-from .errors import ExitStatus, InputError, WooxyBulkError, display_path
+from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import make_progress
@@ -251,7 +251,8 @@ async def _send_async(
             task.cancel()  # a second Ctrl-C: stop waiting for the requests in flight
         stop.set()
 
-    loop.add_signal_handler(signal.SIGINT, interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt)
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
@@ -269,7 +270,8 @@ async def _send_async(
             )
             return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
@@ -295,7 +297,7 @@ def _write(campaign: Campaign, plan: Plan) -> None:
     try:
         write_results(campaign.results_path, plan)
     except OSError as exc:
-        raise WooxyBulkError(
+        raise ResultsError(
             f"{display_path(campaign.results_path)}: cannot write the results ({exc.strerror});"
             " close it if it is open in Excel, or pick another file with --results."
             " The journal keeps every outcome: a re-run writes them without sending anything twice"

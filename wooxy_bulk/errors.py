@@ -37,6 +37,12 @@ def located(where: object, message: str) -> InputError:
     return InputError(f"{where}: {message}")
 
 
+class ResultsError(WooxyBulkError):
+    """The results sheet could not be written; the journal still holds every outcome."""
+
+    exit_status = ExitStatus.ROWS_FAILED
+
+
 class RowError(Exception):
     """A problem with one contact row: the row becomes ``invalid`` and this text is its ``error``.
 
