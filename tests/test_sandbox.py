@@ -12,11 +12,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
+from wooxy_bulk import sandbox as sandbox_module
 from wooxy_bulk.errors import InputError
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, create_app, running_sandbox, serve
 
@@ -27,6 +29,13 @@ BLACKLISTED = "+14155552671"
 GOOD: dict[str, Any] = {"domain": DOMAIN, "phoneNumber": PHONE, "text": "Hi, API Sms!"}
 CONFIG = SandboxConfig(domains=(DOMAIN,), blacklist=(BLACKLISTED,))
 SMS_ID = re.compile(r"[0-9a-f]{24}")
+FROM_NAME_RULE = (
+    "Argument fromName must contain 11 and less A-Z, a-z, 0-9 symbols and spaces"
+    " or be a valid phoneNumber"
+)
+UNDERSCORE_RULE = (
+    "Any tags starting with an underscore are reserved for internal use and will cause errors"
+)
 NO_BALANCE = "Insufficient balance. You need at least 0.05 to send this message"
 
 
@@ -64,24 +73,49 @@ def box() -> Iterator[RunningSandbox]:
     [
         (TOKEN, body(domain=""), 400, "Argument domain must be a non-empty string"),
         (TOKEN, body(domain=7), 400, "Argument domain must be a non-empty string"),
-        (TOKEN, body(phoneNumber=447911123456), 400, "Argument phoneNumber must be a non-empty string"),
+        (
+            TOKEN,
+            body(phoneNumber=447911123456),
+            400,
+            "Argument phoneNumber must be a non-empty string",
+        ),
         (TOKEN, body(phoneNumber="+123"), 400, "+123 is not a valid E.164 phone number"),
-        (TOKEN, body(phoneNumber="447911123456"), 400, "447911123456 is not a valid E.164 phone number"),
-        (TOKEN, body(phoneNumber="+44 7911 123456"), 400, "+44 7911 123456 is not a valid E.164 phone number"),
-        (TOKEN, body(phoneNumber="+447700900123"), 400, "+447700900123 is not a valid E.164 phone number"),
+        (
+            TOKEN,
+            body(phoneNumber="447911123456"),
+            400,
+            "447911123456 is not a valid E.164 phone number",
+        ),
+        (
+            TOKEN,
+            body(phoneNumber="+44 7911 123456"),
+            400,
+            "+44 7911 123456 is not a valid E.164 phone number",
+        ),
+        (
+            TOKEN,
+            body(phoneNumber="+447700900123"),
+            400,
+            "+447700900123 is not a valid E.164 phone number",
+        ),
         (TOKEN, body(text="   "), 400, "Argument text must be a non-empty string"),
         (TOKEN, body(text=["Hi"]), 400, "Argument text must be a non-empty string"),
         (TOKEN, body(fromName=""), 400, "Argument fromName must be a non-empty string"),
-        (TOKEN, body(fromName="TwelveChars1"), 400, "Argument fromName must contain 11 and less A-Z, a-z, 0-9 symbols and spaces or be a valid phoneNumber"),
-        (TOKEN, body(fromName="Shop!"), 400, "Argument fromName must contain 11 and less A-Z, a-z, 0-9 symbols and spaces or be a valid phoneNumber"),
+        (TOKEN, body(fromName="TwelveChars1"), 400, FROM_NAME_RULE),
+        (TOKEN, body(fromName="Shop!"), 400, FROM_NAME_RULE),
         (TOKEN, body(tags="spring"), 400, "Argument tags must be an array"),
         (TOKEN, body(tags=["ok", ""]), 400, "Tag name must be a non-empty string"),
         (TOKEN, body(tags=[5]), 400, "Tag name must be a non-empty string"),
         (TOKEN, body(tags=["x" * 51]), 400, "Tags should be 50 characters or less"),
-        (TOKEN, body(tags=["_spring"]), 400, "Any tags starting with an underscore are reserved for internal use and will cause errors"),
+        (TOKEN, body(tags=["_spring"]), 400, UNDERSCORE_RULE),
         ("sandbox-inactive", GOOD, 403, "SMS service is not activated for account sandbox"),
         (TOKEN, body(phoneNumber=BLACKLISTED), 400, f"Phone number {BLACKLISTED} is blacklisted"),
-        (TOKEN, body(domain="other.example.com"), 404, "Domain other.example.com not found in your account"),
+        (
+            TOKEN,
+            body(domain="other.example.com"),
+            404,
+            "Domain other.example.com not found in your account",
+        ),
         (None, GOOD, 401, "Invalid authorization token!"),
         ("", GOOD, 401, "Invalid authorization token!"),
         (TOKEN, b"domain=shop.example.com", 400, "Bad Request"),
@@ -90,12 +124,17 @@ def box() -> Iterator[RunningSandbox]:
         ("wrong-token", GOOD, 401, "no matches found for access token wrong-token"),
         ("sandbox-disabled", GOOD, 403, "user 1 not enabled"),
         ("sandbox-nodata", GOOD, 401, "no data found for key 1"),
-        ("sandbox-badsecret", GOOD, 401, "access token check failed for key/secret 1/sandbox-badsecret"),
+        (
+            "sandbox-badsecret",
+            GOOD,
+            401,
+            "access token check failed for key/secret 1/sandbox-badsecret",
+        ),
         (TOKEN, body(domain=...), 400, "Argument domain required"),
         (TOKEN, body(phoneNumber=...), 400, "Argument phoneNumber required"),
         (TOKEN, body(text=None), 400, "Argument text required"),
     ],
-)  # fmt: skip
+)
 def test_each_api_error_text_over_loopback(
     box: RunningSandbox, token: str | None, payload: Any, status: int, error: str
 ) -> None:
@@ -150,7 +189,9 @@ def test_eleventh_concurrent_request_gets_429_and_peak_counts_it() -> None:
         url, headers = f"{box.url}/sms/send", {"Access-Token": TOKEN}
         limits = httpx.Limits(max_connections=20)
         async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            held = [asyncio.create_task(client.post(url, json=GOOD, headers=headers)) for _ in range(10)]
+            held = [
+                asyncio.create_task(client.post(url, json=GOOD, headers=headers)) for _ in range(10)
+            ]
             while box.state.in_flight < 10:
                 await asyncio.sleep(0.005)
             eleventh = await client.post(url, json=GOOD, headers=headers)
@@ -183,7 +224,17 @@ def test_injected_error_faults(config: SandboxConfig, status: int, error: str, f
     assert (stats["accepted"], stats["faults"][fault], stats["requests"]) == (0, 1, 1)
 
 
-def test_hang_records_the_message_and_never_answers() -> None:
+@pytest.fixture
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Serve with the given HTTP parser (httptools skipped when it is not installed)."""
+    if request.param == "httptools":
+        pytest.importorskip("httptools")
+    monkeypatch.setattr(sandbox_module, "_HTTP", request.param)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("parser", ["h11", "httptools"], indirect=True)
+def test_hang_records_the_message_and_never_answers(parser: str) -> None:
     """hang_rate=1: the client times out, yet the message was accepted; in_flight drains."""
     with running_sandbox(SandboxConfig(hang_rate=1)) as box:
         with pytest.raises(httpx.ReadTimeout):
@@ -193,7 +244,8 @@ def test_hang_records_the_message_and_never_answers() -> None:
         assert box.state.stats()["faults"]["hang"] == 1
 
 
-def test_shutdown_while_requests_hang_drops_them_unanswered() -> None:
+@pytest.mark.parametrize("parser", ["h11", "httptools"], indirect=True)
+def test_shutdown_while_requests_hang_drops_them_unanswered(parser: str) -> None:
     """Leaving running_sandbox with a request hanging closes its connection without an answer."""
     outcome: list[BaseException | httpx.Response] = []
 
@@ -212,7 +264,7 @@ def test_shutdown_while_requests_hang_drops_them_unanswered() -> None:
 
 
 def test_balance_counts_down_to_the_balance_error() -> None:
-    """balance=2: two messages are accepted, the third gets the balance error; bad rows cost none."""
+    """balance=2: two messages are accepted, then the balance error; bad requests cost none."""
     with running_sandbox(SandboxConfig(balance=2)) as box:
         statuses = [post(box, GOOD).status_code, post(box, body(text="")).status_code]
         statuses += [post(box, GOOD).status_code]
@@ -221,6 +273,17 @@ def test_balance_counts_down_to_the_balance_error() -> None:
     assert statuses == [200, 400, 200]
     assert (third.status_code, third.json()["errors"]) == (402, [NO_BALANCE])
     assert (stats["accepted"], stats["balance_left"]) == (2, 0)
+
+
+def test_config_assigned_to_state_applies_live() -> None:
+    """A new state.config takes effect at once: a topped-up balance, another domain list."""
+    with running_sandbox(SandboxConfig(balance=1)) as box:
+        first, refused = post(box, GOOD).status_code, post(box, GOOD).json()["errors"]
+        box.state.config = replace(box.state.config, balance=None, domains=("other.example",))
+        wrong_domain = post(box, GOOD).json()["errors"]
+        topped_up = post(box, body(domain="OTHER.example")).status_code
+    assert (first, refused, topped_up) == (200, [NO_BALANCE], 200)
+    assert wrong_domain == [f"Domain {DOMAIN} not found in your account"]
 
 
 def test_stats_endpoint_counts_by_outcome() -> None:
@@ -276,12 +339,20 @@ def errors_of(answers: list[tuple[int, Any]]) -> list[str]:
     [
         ("nope", b"not json", "no matches found for access token nope"),
         (TOKEN, b"[]", "Bad Request"),
-        (TOKEN, body(domain="other.example.com", text=""), "Argument text must be a non-empty string"),
-        (TOKEN, body(domain="other.example.com", phoneNumber=BLACKLISTED), "Domain other.example.com not found in your account"),
+        (
+            TOKEN,
+            body(domain="other.example.com", text=""),
+            "Argument text must be a non-empty string",
+        ),
+        (
+            TOKEN,
+            body(domain="other.example.com", phoneNumber=BLACKLISTED),
+            "Domain other.example.com not found in your account",
+        ),
         (TOKEN, body(phoneNumber="+1", text=...), "+1 is not a valid E.164 phone number"),
-        (TOKEN, body(fromName="!", tags="x"), "Argument fromName must contain 11 and less A-Z, a-z, 0-9 symbols and spaces or be a valid phoneNumber"),
+        (TOKEN, body(fromName="!", tags="x"), FROM_NAME_RULE),
     ],
-)  # fmt: skip
+)
 def test_check_order(token: str, payload: Any, error: str) -> None:
     """Auth before body before arguments (page order) before domain and blacklist."""
     assert errors_of(call(CONFIG, (token, payload))) == [error]

@@ -225,7 +225,7 @@ class SandboxState:
         return max(self.config.balance - len(self.messages), 0)
 
     def decide(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
-        """Steps 3-8 of the module docstring: a Rejection, or the accepted message."""
+        """Steps 3-7 of wooxy_bulk.sandbox's order (hangs aside): a Rejection, or the message."""
         checked = self._check(token, raw_body)
         if isinstance(checked, Rejection):
             self.rejected[checked.template] += 1
@@ -271,7 +271,8 @@ class SandboxState:
 
     def _accept(self, body: dict[str, Any]) -> dict[str, Any]:
         # shaped like a MongoDB ObjectId: seconds, a per-sandbox random part, a counter
-        sms_id = f"{int(time.time()) & 0xFFFFFFFF:08x}{self._id_middle}{len(self.messages):06x}"
+        seconds, count = int(time.time()) & 0xFFFFFFFF, len(self.messages) & 0xFFFFFF
+        sms_id = f"{seconds:08x}{self._id_middle}{count:06x}"
         message = {
             "sms_id": sms_id,
             "phoneNumber": body["phoneNumber"],
