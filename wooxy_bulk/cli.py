@@ -280,14 +280,15 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
             "Interrupted: the rows not reached are not_sent; run again to send them.", err=True
         )
         return ExitStatus.INTERRUPTED
+    counts = plan.counts()
     if report.end is End.STOPPED:
+        retry = " (add --retry-failed to send the failed rows again)" if report.failed else ""
         click.echo(
-            f"Stopped: {report.reason}\nFix this and run again: the rows sent are journaled"
-            " and will not be sent twice.",
+            f"Stopped: {report.reason}\nFix this and run again{retry}: the rows sent are"
+            " journaled and will not be sent twice.",
             err=True,
         )
         return ExitStatus.STOPPED
-    counts = plan.counts()
     if counts[Status.FAILED] or counts[Status.UNKNOWN]:
         return ExitStatus.ROWS_FAILED
     return ExitStatus.OK
