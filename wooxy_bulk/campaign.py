@@ -199,6 +199,8 @@ def _describe(error: Any) -> str:
         return f"unknown key '{key}'{_suggestion(loc)}"
     if kind == "missing":
         return f"missing required key '{key}'"
+    if error.get("input", "") is None:
+        return f"key '{key}' has no value"
     message = str(error["msg"]).removeprefix("Value error, ")
     if not key:
         return message
