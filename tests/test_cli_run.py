@@ -137,7 +137,9 @@ def test_sigkill_mid_run_then_rerun_sends_no_number_twice(make_campaign: MakeCam
         time.sleep(0.2)  # let the requests the dead process left behind land
         done = run_cli("run", campaign, "--yes", "--quiet", env=env)
         counts = accepted(box)
+        peak = box.state.stats()["peak_concurrency"]
     assert done.returncode == 1, done.stderr  # the in-flight rows are unknown
+    assert peak <= 10
     assert max(counts.values()) == 1  # nobody got the SMS twice
     rows = results(out)
     by_status = Counter(r["status"] for r in rows)
@@ -171,7 +173,9 @@ def test_sigint_exits_130_with_complete_results_and_a_rerun_finishes(
         assert sent_first == len(box.state.messages)  # nothing in flight was lost
         done = run_cli("run", campaign, "--yes", "--quiet", env=env)
         counts = accepted(box)
+        peak = box.state.stats()["peak_concurrency"]
     assert done.returncode == 0, done.stderr
+    assert peak == 10
     assert statuses(out) == {"sent": 150}
     assert counts == Counter(numbers(150))
 
@@ -268,3 +272,18 @@ def test_a_real_send_asks_first_on_a_terminal(
         assert "msg/s" in shown and "sent=5" in shown  # the progress bar
     else:
         assert "not confirmed; nothing was sent" in shown
+
+
+def test_injected_faults_end_with_every_row_sent_once(make_campaign: MakeCampaign) -> None:
+    """Through injected 500s and publishing errors, the campaign ends with every row sent once."""
+    campaign = make_campaign(80, api={"url": "http://127.0.0.1:9/v3", "max_attempts": 10})
+    config = SandboxConfig(fail_rate=0.2, publish_error_rate=0.1, seed=11)
+    with running_sandbox(config) as box:
+        done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
+        stats = box.state.stats()
+        counts = accepted(box)
+    assert done.returncode == 0, done.stderr
+    assert stats["faults"]["internal"] > 0 and stats["faults"]["publishing"] > 0
+    assert counts == Counter(numbers(80))
+    assert statuses(campaign.parent / "results.csv") == {"sent": 80}
+    assert stats["peak_concurrency"] <= 10
