@@ -16,21 +16,26 @@ from pathlib import Path
 import xlsxwriter
 import yaml
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 COLUMNS = ("phone", "first_name", "city")
 TEMPLATE = (
     'Hi {{ first_name | default("there") }}! Spring sale: 20% off everything at our'
     " {{ city }} store until Sunday. Reply STOP to opt out."
 )
-_NAMES = (
+_NAMES = _words(
     "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Willow Emily Ella Poppy"
     " Noah Oliver George Arthur Muhammad Leo Harry Oscar Archie Henry Theodore Freddie Jack Charlie"
     " Zoë José Chloé Siobhán Łukasz Aoife Björn Renée Mateo Ana Priya Wei Yusuf Fatima Kofi Nia"
-).split()
-_CITIES = (
+)
+_CITIES = _words(
     "London Birmingham Manchester Leeds Glasgow Liverpool Bristol Sheffield Edinburgh Cardiff"
     " Leicester Coventry Bradford Belfast Nottingham Hull Newcastle Stoke Southampton Derby"
     " Portsmouth Brighton Plymouth Reading Northampton Luton Wolverhampton Bolton Aberdeen Norwich"
-).split()
+)
 _FOREIGN = ("+33 6 12 34 {:02d} {:02d}", "+49 151 2345 {:02d}{:02d}", "+353 85 123 {:02d}{:02d}")
 _INVALID = ("12345", "n/a", "07400 12", "+44 20 7946 0", "tel: ask reception")
 

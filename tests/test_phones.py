@@ -5,7 +5,7 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from wooxy_bulk import phones
+from wooxy_bulk import phones_quick
 from wooxy_bulk.errors import InputError, RowError
 from wooxy_bulk.phones import InvalidNumber, PhoneParser
 
@@ -112,17 +112,70 @@ def test_bad_default_region(default: str, message: str) -> None:
 def test_each_value_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Repeated (value, region) pairs, good or bad, reuse the first answer."""
     calls: list[str] = []
-    real = phonenumbers.parse
+    real = PhoneParser._parse
 
-    def counting(text: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+    def counting(self: PhoneParser, text: str, region: str | None) -> str:
         calls.append(text)
-        return real(text, region)
+        return real(self, text, region)
 
-    monkeypatch.setattr(phones.phonenumbers, "parse", counting)
+    monkeypatch.setattr(PhoneParser, "_parse", counting)
     parser = PhoneParser("GB")
     assert [parser.parse("07400 123456") for _ in range(3)] == [UK] * 3
     for _ in range(3):
         with pytest.raises(InvalidNumber, match="too short"):
             parser.parse("12345")
     assert parser.parse("06 12 34 56 78", "FR") == "+33612345678"
-    assert calls == ["07400 123456", "12345", "+12345", "06 12 34 56 78"]
+    assert calls == ["07400 123456", "12345", "06 12 34 56 78"]
+
+
+def _full_path(text: str, region: str | None) -> str | None:
+    """What phonenumbers itself makes of a value: its E.164 if valid, else None."""
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _written_ways(number: phonenumbers.PhoneNumber) -> list[str]:
+    """A number as people and Excel write it, and a few near misses."""
+    fmt = phonenumbers.PhoneNumberFormat
+    national = phonenumbers.format_number(number, fmt.NATIONAL)
+    e164 = phonenumbers.format_number(number, fmt.E164)
+    digits = "".join(ch for ch in national if ch.isdigit())
+    return [
+        *(national, phonenumbers.format_number(number, fmt.INTERNATIONAL), e164, e164[1:]),
+        *(digits, "0" + digits, "00" + e164[1:], "011" + e164[1:], e164 + "1", e164[:-1]),
+        *(digits[:-1], digits + "5", digits[::-1]),
+    ]
+
+
+def _example_numbers() -> list[tuple[phonenumbers.PhoneNumber, str]]:
+    kinds = [v for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper()]
+    found = [
+        (number, region)
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+        for kind in kinds
+        if (number := phonenumbers.example_number_for_type(region, kind)) is not None
+    ]
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        found += [(number, "GB")] if number is not None else []
+    return found
+
+
+@pytest.mark.parametrize(("read_in", "every"), [("own", 1), ("GB", 6), ("US", 6), ("AR", 6)])
+def test_quick_path_answers_exactly_as_phonenumbers(read_in: str, every: int) -> None:
+    """The quick path gives phonenumbers' own E.164 for example numbers of every region and
+    type, however written and in whichever region read, and answers for most valid ones."""
+    answered = valid = 0
+    for number, own in _example_numbers()[::every]:
+        region = own if read_in == "own" else read_in
+        for text in _written_ways(number):
+            quick, full = phones_quick.quick_e164(text, region), _full_path(text, region)
+            assert quick is None or quick == full, (text, region)
+            answered += quick is not None
+            valid += full is not None
+    assert answered > 0.8 * valid

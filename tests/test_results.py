@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -163,3 +164,52 @@ def test_a_failed_write_leaves_the_previous_file_and_no_partial(tmp_path: Path) 
         write_results(path, bad)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("value", "xml"),
+    [
+        ("a & b < c > d", "<t>a &amp; b &lt; c &gt; d</t>"),
+        (" lead", '<t xml:space="preserve"> lead</t>'),
+        ("trail\n", '<t xml:space="preserve">trail\n</t>'),
+        ("\x01ctl\r", "<t>_x0001_ctl_x000D_</t>"),  # Excel's escape for control characters
+        ("_x0041_", "<t>_x005F_x0041_</t>"),  # a literal escape is escaped in turn
+        ("<r>bold</r>", "<t>&lt;r&gt;bold&lt;/r&gt;</t>"),
+        ("x" * 40_000, f"<t>{'x' * 32_767}</t>"),  # Excel's limit: 32,767 characters
+        ("🌸" * 20_000, f"<t>{'🌸' * 16_383}</t>"),  # counted in UTF-16 units, pairs kept whole
+    ],
+)
+def test_xlsx_text_is_escaped_as_excel_reads_it(tmp_path: Path, value: str, xml: str) -> None:
+    """XLSX: every text cell is XML-safe, escaped the way Excel (and xlsxwriter) escape it."""
+    path = tmp_path / "r.xlsx"
+    write_results(path, Plan(("name",), [PlanRow(2, (value,), Status.INVALID, error=value)]))
+    with zipfile.ZipFile(path) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    assert sheet.count(xml) == 2  # the input cell and the error cell
+    assert openpyxl.load_workbook(path)["Results"].max_row == 2
+
+
+def test_xlsx_streams_thousands_of_rows_in_order(tmp_path: Path) -> None:
+    """XLSX: a sheet larger than one streamed chunk keeps every row, in order, with its cells."""
+    count = 4_501
+    rows = [
+        PlanRow(n, (f"+4474001{n:05d}", ""), Status.READY, f"+4474001{n:05d}", f"Hi {n}", 1)
+        for n in range(2, count + 2)
+    ]
+    path = tmp_path / "r.xlsx"
+    write_results(path, Plan(("phone", "first_name"), rows))
+    sheet = openpyxl.load_workbook(path, read_only=True)["Results"]
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [v[2] for v in values] == list(range(2, count + 2))
+    assert values[-1] == (
+        f"+4474001{count + 1:05d}",
+        None,
+        count + 1,
+        f"+4474001{count + 1:05d}",
+        "ready",
+        None,
+        None,
+        1,
+        f"Hi {count + 1}",
+    )
+    assert sheet.calculate_dimension() == f"A1:I{count + 1}"

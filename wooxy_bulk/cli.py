@@ -25,7 +25,7 @@ from .progress import make_progress
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
-from .sender import End, SendPolicy, SendReport, select, send_rows
+from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
@@ -204,7 +204,7 @@ def _send(
         report = SendReport()
         try:
             with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
-                report = asyncio.run(_send_async(campaign, rows, journal, url, token, progress))
+                report = run_event_loop(_send_async(campaign, rows, journal, url, token, progress))
         except asyncio.CancelledError:
             report.end = End.INTERRUPTED
         finally:

@@ -1,4 +1,8 @@
-"""Phone numbers as people type them (and as Excel mangles them) → E.164."""
+"""Phone numbers as people type them (and as Excel mangles them) → E.164.
+
+Plainly written valid numbers take the quick path of phones_quick.py (~9 µs against ~75 µs);
+everything else, and every error message, comes from phonenumbers itself.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
 
 from .errors import InputError, RowError
+from .phones_quick import quick_e164
 
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
 _DIGITS = re.compile(r"\d+", re.ASCII)
@@ -75,6 +80,9 @@ class PhoneParser:
                 "format the phone column as Text and re-enter the numbers"
             )
         use_region = self._region(region)
+        quick = quick_e164(text, use_region)
+        if quick is not None:
+            return quick
         first = _attempt(text, None if text.startswith("+") else use_region)
         if isinstance(first, PhoneNumber) and phonenumbers.is_valid_number(first):
             return _e164(first)

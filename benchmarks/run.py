@@ -1,0 +1,203 @@
+"""Run every benchmark, print the table, and append it (with date and machine) to RESULTS.md.
+
+    python -m benchmarks.run              # full sizes, 3 runs of each, recorded
+    python -m benchmarks.run --quick      # tiny sizes, 1 run, not recorded (the test suite's smoke)
+
+Run it from the repository root with the project's Python (the virtualenv's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import preparation, sending
+
+HERE = Path(__file__).resolve().parent
+RECORD = HERE / "RESULTS.md"
+LIBRARIES = ("aiohttp", "uvloop", "httpx", "python-calamine", "xlsxwriter")
+LIBRARIES += ("phonenumbers", "jinja2")
+MEMORY_LIMIT_MB = 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    messages: int
+    latencies_ms: tuple[float, ...]
+    xlsx_rows: int
+    csv_rows: int
+    repeat: int
+
+    @classmethod
+    def full(cls, repeat: int) -> Sizes:
+        return cls(5_000, (20.0, 50.0), 100_000, 1_000_000, repeat)
+
+    @classmethod
+    def quick(cls, repeat: int) -> Sizes:
+        return cls(200, (20.0, 50.0), 2_000, 5_000, repeat)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: our figure, the yardstick's, their ratio, the target."""
+
+    measure: str
+    ours: str
+    yardstick: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: bool | None = None
+
+
+def send_rows(sizes: Sizes, folder: Path) -> list[Row]:
+    rows = []
+    for latency in sizes.latencies_ms:
+        result = sending.compare(latency, sizes.messages, sizes.repeat, folder)
+        ceiling = sending.CONCURRENCY / (latency / 1000)
+        ours = statistics.median(s.rate for s in result.ours)
+        ref = statistics.median(s.rate for s in result.reference)
+        cpu = statistics.median(s.cpu_ms_per_message for s in result.ours)
+        ref_cpu = statistics.median(s.cpu_ms_per_message for s in result.reference)
+        name = f"send {sizes.messages:,} msgs @ {latency:g} ms"
+        rows += [
+            Row(
+                f"{name}: msg/s (share of the {ceiling:g}/s ceiling)",
+                f"{ours:.0f} ({ours / ceiling:.0%})",
+                f"{ref:.0f} ({ref / ceiling:.0%})",
+                f"{ours / ref:.3f}",
+                "≥ 0.95",
+                ours / ref >= 0.95,
+            ),
+            Row(
+                f"{name}: client CPU ms/msg",
+                f"{cpu:.3f}",
+                f"{ref_cpu:.3f}",
+                f"{cpu / ref_cpu:.2f}",
+                "≤ 0.5 ms",
+                cpu <= 0.5,
+            ),
+            Row(f"{name}: peak requests in flight (server)", str(result.peak_concurrency)),
+        ]
+    return rows
+
+
+def prepare_rows(sizes: Sizes, folder: Path) -> list[Row]:
+    xlsx = preparation.compare_xlsx(sizes.xlsx_rows, sizes.repeat, folder)
+    ours, floor = statistics.median(xlsx.ours), statistics.median(xlsx.floor)
+    csv_runs = [preparation.csv_dry_run(sizes.csv_rows, folder) for _ in range(sizes.repeat)]
+    seconds = statistics.median(run.seconds for run in csv_runs)
+    peak = max(run.peak_mb for run in csv_runs)
+    cpu = statistics.median(run.cpu_seconds for run in csv_runs)
+    name = f"dry run, {sizes.csv_rows:,}-row CSV → XLSX results (own process)"
+    return [
+        Row(
+            f"dry run, {sizes.xlsx_rows:,}-row XLSX: s (floor: calamine read + xlsxwriter write)",
+            f"{ours:.2f}",
+            f"{floor:.2f}",
+            f"{ours / floor:.2f}",
+            "≤ 1.5",
+            ours / floor <= 1.5,
+        ),
+        Row(f"{name}: s (CPU s)", f"{seconds:.1f} ({cpu:.1f})", target="≤ 60 s", met=seconds <= 60),
+        Row(
+            f"{name}: peak memory MB",
+            f"{peak:.0f}",
+            target=f"≤ {MEMORY_LIMIT_MB} MB",
+            met=peak <= MEMORY_LIMIT_MB,
+        ),
+    ]
+
+
+def table(rows: Sequence[Row]) -> str:
+    lines = [
+        "| measure | ours | reference / floor | ratio | target | met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for r in rows:
+        met = "" if r.met is None else ("yes" if r.met else "**no**")
+        lines.append(f"| {r.measure} | {r.ours} | {r.yardstick} | {r.ratio} | {r.target} | {met} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """Cores, CPU, OS, Python and library versions, one line each."""
+    versions = ", ".join(f"{name} {_version(name)}" for name in ("wooxy-bulk", *LIBRARIES))
+    return "\n".join(
+        (
+            f"- machine: {os.cpu_count()} cores, {_cpu_model()}, {platform.platform()}",
+            f"- Python {platform.python_version()} ({platform.python_implementation()})",
+            f"- {versions}",
+        )
+    )
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def record(path: Path, sizes: Sizes, rows: Sequence[Row], seconds: float) -> None:
+    """Append this run's table, dated, with the machine it ran on."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    settings = f"medians of {sizes.repeat} run(s) each; the whole benchmark took {seconds:.0f} s"
+    entry = f"\n## {when}\n\n{machine()}\n- {settings}\n\n{table(rows)}\n"
+    if not path.exists():
+        path.write_text("# Benchmark results\n", encoding="utf-8")
+    with path.open("a", encoding="utf-8") as f:
+        f.write(entry)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and 1 run; no record")
+    parser.add_argument("--repeat", type=int, help="runs of each measurement (default 3; quick 1)")
+    parser.add_argument("--only", choices=("send", "prepare"), help="run one half only")
+    parser.add_argument("--data", type=Path, default=HERE / ".data", help="generated files")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--record", type=Path, help=f"append to this file (default {RECORD.name})")
+    where.add_argument("--no-record", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (1 if args.quick else 3)
+    sizes = Sizes.quick(repeat) if args.quick else Sizes.full(repeat)
+    args.data.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    rows: list[Row] = []
+    if args.only in (None, "send"):
+        rows += send_rows(sizes, args.data)
+    if args.only in (None, "prepare"):
+        rows += prepare_rows(sizes, args.data)
+    seconds = time.monotonic() - started
+    if args.quick:  # too small to judge a target by
+        rows = [replace(row, met=None) for row in rows]
+    print(table(rows))
+    print(f"\n{machine()}\n- took {seconds:.0f} s")
+    target = args.record or (None if args.quick or args.no_record else RECORD)
+    if target is not None:
+        record(target, sizes, rows, seconds)
+        print(f"Recorded in {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

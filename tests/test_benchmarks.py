@@ -1,0 +1,96 @@
+"""Smoke runs of the benchmarks (tiny sizes) so that they cannot rot; no timed assertions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+MEASURES = [
+    "send 200 msgs @ 20 ms: msg/s (share of the 500/s ceiling)",
+    "send 200 msgs @ 20 ms: client CPU ms/msg",
+    "send 200 msgs @ 20 ms: peak requests in flight (server)",
+    "send 200 msgs @ 50 ms: msg/s (share of the 200/s ceiling)",
+    "send 200 msgs @ 50 ms: client CPU ms/msg",
+    "send 200 msgs @ 50 ms: peak requests in flight (server)",
+    "dry run, 2,000-row XLSX: s (floor: calamine read + xlsxwriter write)",
+    "dry run, 5,000-row CSV → XLSX results (own process): s (CPU s)",
+    "dry run, 5,000-row CSV → XLSX results (own process): peak memory MB",
+]
+
+
+def benchmark(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`python -m benchmarks.run ARGS` from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The table's data rows: measure → its other cells."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in ("measure", "---"):
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def figures(cell: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in NUMBER.findall(cell)]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """One quick benchmark run recorded into a temporary RESULTS.md: (stdout, record)."""
+    folder = tmp_path_factory.mktemp("bench")
+    record = folder / "RESULTS.md"
+    done = benchmark("--quick", "--data", folder / "data", "--record", record)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, record
+
+
+def test_quick_run_prints_every_row_with_positive_figures(quick_run: tuple[str, Path]) -> None:
+    """Every measure is in the table; ours, the yardstick and their ratio are positive."""
+    rows = table_rows(quick_run[0])
+    assert list(rows) == MEASURES
+    for measure, (ours, yardstick, ratio, _target, _met) in rows.items():
+        assert figures(ours) and all(n > 0 for n in figures(ours)), measure
+        if yardstick:
+            assert figures(yardstick)[0] > 0 and figures(ratio)[0] > 0, measure
+
+
+def test_both_clients_kept_within_ten_requests_in_flight(quick_run: tuple[str, Path]) -> None:
+    """The lean server saw at most 10 requests at once (and some concurrency at all)."""
+    rows = table_rows(quick_run[0])
+    peaks = [figures(cells[0])[0] for m, cells in rows.items() if "peak requests" in m]
+    assert peaks and all(1 < peak <= 10 for peak in peaks)
+
+
+def test_the_record_has_the_date_machine_and_table(quick_run: tuple[str, Path]) -> None:
+    """--record appends a dated entry with cores, Python and library versions, and the table."""
+    text = quick_run[1].read_text(encoding="utf-8")
+    assert re.search(r"^## \d{4}-\d\d-\d\d \d\d:\d\d UTC$", text, re.MULTILINE)
+    assert re.search(r"- machine: \d+ cores", text)
+    assert "- Python 3." in text and "aiohttp " in text and "python-calamine " in text
+    assert list(table_rows(text)) == MEASURES
+
+
+def test_quick_run_leaves_the_results_file_alone(tmp_path: Path) -> None:
+    """Without --record, --quick prints the table but does not append to RESULTS.md."""
+    results = ROOT / "benchmarks" / "RESULTS.md"
+    before = results.read_bytes() if results.exists() else None
+    done = benchmark("--quick", "--only", "prepare", "--data", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "dry run, 2,000-row XLSX" in done.stdout
+    assert "Recorded in" not in done.stdout
+    assert (results.read_bytes() if results.exists() else None) == before
