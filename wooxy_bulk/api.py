@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 import aiohttp
+import certifi
 import httpx
 
 from .errors import located
@@ -155,9 +156,8 @@ def make_http_client(*, timeout_s: float, concurrency: int) -> aiohttp.ClientSes
 
     Use it as ``async with make_http_client(...) as http``.
     """
-    connector = aiohttp.TCPConnector(
-        limit=concurrency, ssl=ssl.create_default_context(), keepalive_timeout=4.0
-    )
+    verified = ssl.create_default_context(cafile=certifi.where())  # Mozilla's CA bundle
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=verified, keepalive_timeout=4.0)
     timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=timeout_s)
     return aiohttp.ClientSession(connector=connector, timeout=timeout)
 
