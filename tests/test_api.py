@@ -290,7 +290,7 @@ def certificate_error() -> ssl.SSLCertVerificationError:
         ),
         (raising(httpx.ConnectError("tls"), certificate_error()), Outcome.FATAL, "TLS certificate"),
         (raising(httpx.UnsupportedProtocol("ftp")), Outcome.FATAL, "cannot send: ftp"),
-        # httpx-aiohttp maps every aiohttp.ClientConnectionError to ConnectTimeout: the cause rules
+        # an httpx error caused by an aiohttp one is classified by its cause
         (
             raising(httpx.ConnectTimeout("d"), aiohttp.ServerDisconnectedError()),
             Outcome.UNKNOWN,
@@ -407,7 +407,7 @@ def test_real_read_timeout_is_unknown() -> None:
 
 
 def test_real_hang_up_without_answer_is_unknown() -> None:
-    """A server that reads the request and hangs up: unknown (httpx-aiohttp says ConnectTimeout)."""
+    """A server that reads the request and hangs up without answering: unknown."""
     answer = asyncio.run(_against(_hang_up, 5.0, None))
     assert answer.outcome is Outcome.UNKNOWN
     assert answer.error.startswith("the server closed the connection without an answer")
