@@ -21,6 +21,7 @@ from itertools import islice
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 from .plan import Plan, PlanRow, Status, paused_gc
 
@@ -132,7 +133,7 @@ def _results_sheet(workbook: xlsxwriter.Workbook, plan: Plan, names: list[str]) 
 def _stream_rows(target: zipfile.ZipFile, sheet_xml: str, plan: Plan, width: int) -> None:
     """Write the Results sheet: xlsxwriter's XML with every data row added to its sheetData."""
     head, tail = sheet_xml.split("</sheetData>", 1)
-    last = f"{_column_letters(width)}{len(plan.rows) + 1}"
+    last = f"{xl_col_to_name(width - 1)}{len(plan.rows) + 1}"
     head = _DIMENSION.sub(f'<dimension ref="A1:{last}"/>', head, count=1)
     with target.open(_RESULTS_XML, "w") as out:
         out.write(head.encode())
@@ -144,7 +145,7 @@ def _stream_rows(target: zipfile.ZipFile, sheet_xml: str, plan: Plan, width: int
 
 def _xml_rows(plan: Plan, inputs: int) -> Iterator[str]:
     """Each data row as XML; empty text cells are left out, as with write_string() before."""
-    letters = [_column_letters(i) for i in range(1, inputs + len(RESULT_COLUMNS) + 1)]
+    letters = [xl_col_to_name(i) for i in range(inputs + len(RESULT_COLUMNS))]
     at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 5]
     at_row, at_segments, at_text = letters[inputs], letters[inputs + 5], letters[inputs + 6]
     for y, r in enumerate(plan.rows, start=2):
@@ -194,15 +195,6 @@ def _utf16_cut(value: str, units: int) -> str:
         if used > units:
             return value[:index]
     return value
-
-
-def _column_letters(column: int) -> str:
-    """A 1-based column number as spreadsheet letters: 5 → E, 28 → AB."""
-    letters = ""
-    while column:
-        column, digit = divmod(column - 1, 26)
-        letters = chr(65 + digit) + letters
-    return letters
 
 
 def _summary_sheet(workbook: xlsxwriter.Workbook, plan: Plan) -> None:
