@@ -33,7 +33,7 @@ ROWS: list[list[object] | None] = [
     ["07911 123131", "Zoë 🌸", "GB", "Bath", 70],  # an emoji: this text goes out as UCS-2
     ["447911123123", "Olivia", "GB", "London", 120],  # Olivia again, Excel-damaged: a duplicate
     ["+447911123124", "Amelia", "GB", "Leeds", None],  # Amelia again
-    ["07911 123132", "=HYPERLINK(\"http://example.com\",\"click\")", "GB", "Hull", 10],
+    ["07911 123132", '=HYPERLINK("http://example.com","click")', "GB", "Hull", 10],
     ["07911 123133", "Grace", "GB", "Oxford", 240],  # on the opt-out list
     ["07911 123134", "Freya", "GB", "Cambridge", None],
     ["12345", "Oscar", "GB", "Derby", 5],  # too short
