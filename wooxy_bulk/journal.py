@@ -114,6 +114,7 @@ class Journal:
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA mmap_size = 268435456")  # reads by mmap: fewer syscalls a commit
             db.execute("BEGIN IMMEDIATE")  # takes the lock this run keeps until close()
             self._migrate()
             db.execute("COMMIT")
