@@ -47,6 +47,14 @@ def wait_for(condition: object, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+def signal_mid_run(campaign: Path, box: RunningSandbox, signum: int) -> subprocess.Popen:
+    """Start a send to `box` and hit it with `signum` once 40 messages have been accepted."""
+    proc = start_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
+    wait_for(lambda: len(box.state.messages) >= 40)
+    proc.send_signal(signum)
+    return proc
+
+
 def test_dry_run_of_the_sample_campaign(tmp_path: Path) -> None:
     """The sample's dry run needs no key, prints the summary and writes `ready` rows."""
     out = tmp_path / "r.csv"
@@ -130,9 +138,7 @@ def test_sigkill_mid_run_then_rerun_sends_no_number_twice(make_campaign: MakeCam
     out = campaign.parent / "results.csv"
     with running_sandbox(SandboxConfig(latency_ms=60)) as box:
         env = cli_env(api_url=box.url)
-        proc = start_cli("run", campaign, "--yes", "--quiet", env=env)
-        wait_for(lambda: len(box.state.messages) >= 40)
-        proc.send_signal(signal.SIGKILL)
+        proc = signal_mid_run(campaign, box, signal.SIGKILL)
         proc.wait(timeout=30)
         time.sleep(0.2)  # let the requests the dead process left behind land
         done = run_cli("run", campaign, "--yes", "--quiet", env=env)
@@ -160,9 +166,7 @@ def test_sigint_exits_130_with_complete_results_and_a_rerun_finishes(
     out = campaign.parent / "results.csv"
     with running_sandbox(SandboxConfig(latency_ms=60)) as box:
         env = cli_env(api_url=box.url)
-        proc = start_cli("run", campaign, "--yes", "--quiet", env=env)
-        wait_for(lambda: len(box.state.messages) >= 40)
-        proc.send_signal(signal.SIGINT)
+        proc = signal_mid_run(campaign, box, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert "Traceback" not in err

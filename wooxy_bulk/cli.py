@@ -210,7 +210,7 @@ def _send(
         finally:
             _write(campaign, plan)
         elapsed = time.monotonic() - started
-    click.echo(closing_summary(plan, elapsed, report.sent, display_path(campaign.results_path)))
+    click.echo(closing_summary(plan, elapsed, report.sent, campaign.results_path))
     return _conclusion(plan, report)
 
 

@@ -61,7 +61,7 @@ def confirmation(
     return "\n".join(lines)
 
 
-def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: str) -> str:
+def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: object) -> str:
     """Counts by status, time, rate and where the results are."""
     counts = plan.counts()
     parts = [f"{counts[s]} {s.value}" for s in _ORDER if counts[s]]
@@ -70,7 +70,7 @@ def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: str) -
         [
             "Done: " + (", ".join(parts) or "no rows"),
             f"Sent {sent_now} in this run in {elapsed_s:.1f} s ({rate:.1f}/s)",
-            f"Results: {results}",
+            results_line(results),
         ]
     )
 
