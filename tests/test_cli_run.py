@@ -7,6 +7,7 @@ import fcntl
 import os
 import pty
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -24,7 +25,13 @@ from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "campaigns" / "spring-sale.yaml"
+
+
+def sample_copy(folder: Path) -> Path:
+    """The sample campaign copied into `folder`, so its journal never lands in the repository."""
+    for part in ("campaigns", "templates", "sample_data"):
+        shutil.copytree(ROOT / part, folder / part, ignore=shutil.ignore_patterns(".wooxy-bulk"))
+    return folder / "campaigns" / "spring-sale.yaml"
 
 
 def results(path: Path) -> list[dict[str, str]]:
@@ -58,7 +65,9 @@ def signal_mid_run(campaign: Path, box: RunningSandbox, signum: int) -> subproce
 def test_dry_run_of_the_sample_campaign(tmp_path: Path) -> None:
     """The sample's dry run needs no key, prints the summary and writes `ready` rows."""
     out = tmp_path / "r.csv"
-    done = run_cli("run", SAMPLE, "--dry-run", "--results", out, env=cli_env(key=None))
+    done = run_cli(
+        "run", sample_copy(tmp_path), "--dry-run", "--results", out, env=cli_env(key=None)
+    )
     assert done.returncode == 0, done.stderr
     assert "Rows read:       34" in done.stdout
     assert "Ready to send:   26" in done.stdout
@@ -70,7 +79,15 @@ def test_dry_run_of_the_sample_campaign(tmp_path: Path) -> None:
 def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
     """`run --sandbox` sends every ready row to a sandbox of its own; sent rows carry sms_id."""
     out = tmp_path / "r.xlsx"
-    done = run_cli("run", SAMPLE, "--sandbox", "--quiet", "--results", out, env=cli_env(key=None))
+    done = run_cli(
+        "run",
+        sample_copy(tmp_path),
+        "--sandbox",
+        "--quiet",
+        "--results",
+        out,
+        env=cli_env(key=None),
+    )
     assert done.returncode == 0, done.stderr
     assert "Done: 26 sent, 5 invalid, 2 duplicate, 1 suppressed" in done.stdout
     sheet = openpyxl.load_workbook(out)["Results"]
