@@ -131,20 +131,27 @@ def test_reopen_after_close_keeps_everything(path: Path) -> None:
     assert all(isinstance(e, Entry) for e in before.values())
 
 
+SENT_NOTED = f"j.begin(PHONE, 2, 'Hi'); j.finish(PHONE, JState.SENT, '{SMS_ID}')"
+
+
 @pytest.mark.parametrize(
     ("actions", "state", "sms_id"),
     [
         ("j.begin(PHONE, 2, 'Hi')", JState.IN_FLIGHT, ""),
-        (f"j.begin(PHONE, 2, 'Hi'); j.finish(PHONE, JState.SENT, '{SMS_ID}')", JState.SENT, SMS_ID),
+        (f"{SENT_NOTED}; j.commit()", JState.SENT, SMS_ID),
+        (f"{SENT_NOTED}; j.begin(OTHER, 3, 'Ho')", JState.SENT, SMS_ID),  # committed with the next
+        # noted, not committed: the message stays in flight (a re-run calls it unknown), never lost
+        (SENT_NOTED, JState.IN_FLIGHT, ""),
     ],
 )
 def test_sigkill_loses_nothing(path: Path, actions: str, state: JState, sms_id: str) -> None:
-    """A process SIGKILLed right after begin() (or finish()) leaves its record for the next run."""
+    """A process SIGKILLed after begin(), or after finish() and the commit that follows it,
+    leaves its record for the next run."""
     snippet = f"""
         import os
         from pathlib import Path
         from wooxy_bulk.journal import Journal, JState
-        PHONE = {PHONE!r}
+        PHONE, OTHER = {PHONE!r}, {OTHER!r}
         j = Journal(Path({str(path)!r}), {API!r})
         {actions}
         os.kill(os.getpid(), 9)

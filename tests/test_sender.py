@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import numbers
@@ -246,3 +247,63 @@ def test_select_limit_leaves_the_rest_not_sent() -> None:
     assert [r.row for r in selection.to_send] == [2, 4]
     assert rows[3].status is Status.NOT_SENT and "past --limit 2" in rows[3].error
     assert selection.skipped == {Status.NOT_SENT: 2}
+
+
+class PatternClient:
+    """Answers by the number's last digit after a short wait: sent, transient, failed or unknown."""
+
+    ANSWERS: ClassVar[dict[str, Answer]] = {
+        "1": Answer(Outcome.TRANSIENT, error="HTTP 503"),
+        "2": Answer(Outcome.FAILED, error="Phone number is blacklisted"),
+        "3": Answer(Outcome.UNKNOWN, error="read timeout after 1 s"),
+    }
+
+    async def send(self, phone: str, text: str) -> Answer:
+        await asyncio.sleep(0.001)
+        return self.ANSWERS.get(phone[-1], Answer(Outcome.SENT, sms_id=f"id-{phone}"))
+
+
+def test_no_outcome_is_left_uncommitted_while_the_sender_waits(journal: Journal) -> None:
+    """Between any two steps of the event loop the journal holds nothing uncommitted, through
+    sends, retries with backoff and failures, and every outcome is committed when send_rows ends."""
+    rows = rows_for(numbers(60))
+    policy = SendPolicy(max_attempts=2, backoff_base_s=0.002, max_failures_in_a_row=1000)
+    seen: list[bool] = []
+
+    async def main() -> SendReport:
+        sending = asyncio.create_task(send_rows(rows, PatternClient(), journal, policy))  # type: ignore[arg-type]
+        while not sending.done():
+            seen.append(journal.uncommitted)
+            await asyncio.sleep(0)
+        return sending.result()
+
+    report = asyncio.run(main())
+    assert len(seen) > 100 and not any(seen)
+    assert not journal.uncommitted
+    assert (report.sent, report.failed, report.unknown) == (42, 12, 6)
+    states = Counter(e.state for e in journal.entries().values())
+    assert states == {JState.SENT: 42, JState.FAILED: 12, JState.UNKNOWN: 6}
+
+
+def test_a_cancelled_send_commits_what_was_in_flight_as_unknown(journal: Journal) -> None:
+    """Cancelling send_rows (a second Ctrl-C) leaves the requests in flight journaled unknown,
+    committed, and nothing in flight."""
+    rows = rows_for(numbers(400))
+
+    async def main() -> None:
+        def on_row(row: PlanRow) -> None:
+            if sum(r.status is not Status.NOT_SENT for r in rows) == 20:
+                sending.cancel()
+
+        client = PatternClient()
+        sending = asyncio.create_task(send_rows(rows, client, journal, FAST, on_row=on_row))  # type: ignore[arg-type]
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+
+    asyncio.run(main())
+    assert not journal.uncommitted
+    states = Counter(e.state for e in journal.entries().values())
+    assert states[JState.IN_FLIGHT] == 0 and sum(states.values()) < 400
+    interrupted = {r.phone for r in rows if r.error.startswith("interrupted")}
+    unknown = {p for p, e in journal.entries().items() if e.state is JState.UNKNOWN}
+    assert interrupted and interrupted <= unknown

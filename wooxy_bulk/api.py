@@ -73,6 +73,9 @@ _ROW_TEXTS = re.compile(
     re.IGNORECASE,
 )
 _SNIPPET = 200
+_COMPACT_JSON = json.JSONEncoder(
+    separators=(",", ":")
+)  # json.dumps(…, separators=…) builds one a call
 
 
 Post = Callable[[str, bytes], Awaitable[tuple[int, bytes, Mapping[str, str]]]]
@@ -112,7 +115,7 @@ class WooxyClient:
             "text": text,
             **self._tags,
         }
-        return json.dumps(payload, separators=(",", ":")).encode()
+        return _COMPACT_JSON.encode(payload).encode()
 
     async def send(self, phone: str, text: str) -> Answer:
         """Send one SMS; never raises for HTTP or network trouble or an odd answer."""

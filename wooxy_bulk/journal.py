@@ -1,12 +1,19 @@
 """The SQLite journal: every message's state, by E.164 number, so a re-run never sends twice.
 
 Durability: WAL with ``synchronous=NORMAL``. Every commit has reached the operating system
-before ``begin()``/``finish()`` return, so a crash or SIGKILL of this process at any moment
-loses nothing, which is what the SPEC demands. Only a power loss or OS crash could lose the last
-few commits (the file stays consistent). ``synchronous=FULL`` would close that gap with an fsync
-per commit: measured here ~0.5 ms per begin+finish against ~0.05 ms (3,900 against 42,000
-commits/s), far worse on slow disks, and all of it blocks the sender's event loop at ~450
+before ``begin()``/``commit()`` return, so a crash or SIGKILL of this process at any moment
+loses nothing committed, which is what the SPEC demands. Only a power loss or OS crash could
+lose the last few commits (the file stays consistent). ``synchronous=FULL`` would close that gap
+with an fsync per commit: measured here ~0.5 ms per begin+finish against ~0.05 ms (3,900 against
+42,000 commits/s), far worse on slow disks, and all of it blocks the sender's event loop at ~450
 messages/s. NORMAL it is.
+
+One commit per message: ``finish()`` notes an outcome, and the next ``begin()`` commits it with
+the next message's in-flight record (``commit()`` does when no message follows). The sender
+never awaits anything with an outcome uncommitted, so each outcome is durable in the same step
+of the event loop as its answer. A crash between the two leaves the message in flight, which a
+re-run reports as unknown: never sent twice. A commit of its own per outcome cost 2.7 more
+pwrite calls and SQLite's commit path per message, between requests, with the CPU's caches cold.
 
 The file is opened in exclusive locking mode: while one run has it open, a second run of the
 same campaign cannot open it, so two runs can never both send the same numbers.
@@ -15,8 +22,9 @@ same campaign cannot open it, so two runs can never both send the same numbers.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +32,9 @@ from types import TracebackType
 from .errors import located
 
 SCHEMA_VERSION = 1
+# Each commit writes and checksums whole pages into the WAL: 1 KiB pages instead of 4 KiB cut
+# that work 4× (the checksum alone was ~12,000 CPU instructions a message).
+PAGE_SIZE = 1024
 _ELSEWHERE = "move it away or rename the campaign"
 
 _SCHEMA = """
@@ -94,6 +105,7 @@ class Journal:
 
     def __init__(self, path: Path, scope: str) -> None:
         self.path, self.scope = Path(path), scope
+        self._now = UtcClock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -112,6 +124,9 @@ class Journal:
         db = self._db
         try:
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            db.execute(
+                f"PRAGMA page_size = {PAGE_SIZE}"
+            )  # for a new file; an old one keeps its own
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA mmap_size = 268435456")  # reads by mmap: fewer syscalls a commit
@@ -152,22 +167,43 @@ class Journal:
             raise located(self.path, f"unknown state in the journal ({exc})") from exc
 
     def begin(self, phone: str, row: int, text: str) -> None:
-        """Record `phone` as in flight (one more attempt), committed before the request goes out."""
-        cursor = self._db.execute(_BEGIN, (self.scope, phone, row, text, _now()))
+        """Record `phone` as in flight (one more attempt) and commit it, with every outcome noted
+        since the last commit: all of it is durable before the request goes out."""
+        cursor = self._db.execute(_BEGIN, (self.scope, phone, row, text, self._now()))
+        self.commit()
         if cursor.rowcount == 0:
             raise AlreadySent(f"{phone} is journaled as sent; it must not be sent again")
 
     def finish(self, phone: str, state: JState, sms_id: str = "", error: str = "") -> None:
-        """Record the outcome of the request begun for `phone`, committed."""
+        """Note the outcome of the request begun for `phone`; the next begin() or commit()
+        commits it. Call one of them before awaiting anything."""
         if state is JState.IN_FLIGHT:
             raise ValueError("finish() records an outcome; begin() marks a message in flight")
-        params = (str(state), sms_id, error, _now(), self.scope, phone)
+        params = (str(state), sms_id, error, self._now(), self.scope, phone)
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
         if self._db.execute(_FINISH, params).rowcount == 0:
             raise ValueError(f"finish() for {phone}, which was never begun")
 
+    @property
+    def uncommitted(self) -> bool:
+        """Whether an outcome is noted and not yet committed."""
+        return self._db.in_transaction
+
+    def commit(self) -> None:
+        """Commit the outcomes noted since the last commit (nothing to do if there are none)."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+
     def close(self) -> None:
-        """Close the file (idempotent); it releases the lock for the next run."""
-        self._db.close()
+        """Commit what is noted and close the file (idempotent); it releases the lock for the
+        next run."""
+        try:
+            self.commit()
+        except sqlite3.ProgrammingError:  # closed already
+            pass
+        finally:
+            self._db.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -181,5 +217,23 @@ class Journal:
         self.close()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+class UtcClock:
+    """The time as ISO 8601 text in UTC to the millisecond, e.g. ``2026-11-25T01:46:41.501+00:00``.
+
+    The date and time to the second are formatted once a second: the journal stamps two records
+    per message, and `datetime.now(UTC).isoformat()` cost ~40 µs of CPU a call between requests
+    (when the CPU's caches are cold), against a few µs for this.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._second: int | None = None
+        self._prefix = ""
+
+    def __call__(self) -> str:
+        now = self._clock()
+        second = int(now // 1)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((now - second) * 1000):03d}+00:00"

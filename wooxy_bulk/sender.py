@@ -1,7 +1,9 @@
 """Sending: a fixed set of workers, each with at most one request in flight, retries included.
 
 Every message is journaled as in flight before its request goes out and with its outcome after,
-so a crash or a kill never loses track of what was sent, and a re-run never sends it twice.
+so a crash or a kill never loses track of what was sent, and a re-run never sends it twice. A
+worker's outcome is committed with its next message's in-flight record (one commit a message);
+a worker that has no next message to begin at once commits before it awaits anything.
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def _earlier(entry: Entry) -> tuple[Status, str, str]:
     )
 
 
+_OUTCOMES = {s: JState(s.value) for s in (Status.SENT, Status.FAILED, Status.UNKNOWN)}
+
+
 class _Run:
     """The state shared by the workers of one send."""
 
@@ -131,11 +136,14 @@ class _Run:
         return self.stop.is_set() or self.report.end is End.STOPPED
 
     async def worker(self) -> None:
-        while not self.halted():
-            row = next(self.pending, None)
-            if row is None:
-                return
-            await self.send(row)
+        try:
+            while not self.halted():
+                row = next(self.pending, None)
+                if row is None:
+                    return
+                await self.send(row)
+        finally:
+            self.journal.commit()  # the outcome of this worker's last message
 
     async def send(self, row: PlanRow) -> None:
         for attempt in range(1, self.policy.max_attempts + 1):
@@ -160,6 +168,7 @@ class _Run:
 
     async def _backoff(self, attempt: int, answer: Answer) -> bool:
         """Wait before the next attempt; False if the run was stopped meanwhile."""
+        self.journal.commit()  # the failed attempt's outcome, before the wait
         p = self.policy
         delay = min(p.backoff_cap_s, p.backoff_base_s * 2 ** (attempt - 1))
         delay *= random.uniform(0.5, 1.5)
@@ -184,8 +193,7 @@ class _Run:
             self._settle(row, Status.FAILED, error=answer.error)
 
     def _settle(self, row: PlanRow, status: Status, *, sms_id: str = "", error: str = "") -> None:
-        state = JState(status.value)
-        self.journal.finish(row.phone, state, sms_id=sms_id, error=error)
+        self.journal.finish(row.phone, _OUTCOMES[status], sms_id=sms_id, error=error)
         row.status, row.sms_id, row.error = status, sms_id, error
         if status is Status.SENT:
             self.report.sent += 1
