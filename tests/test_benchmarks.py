@@ -94,3 +94,33 @@ def test_quick_run_leaves_the_results_file_alone(tmp_path: Path) -> None:
     assert "dry run, 2,000-row XLSX" in done.stdout
     assert "Recorded in" not in done.stdout
     assert (results.read_bytes() if results.exists() else None) == before
+
+
+def test_compare_sends_with_each_checkout_and_the_reference() -> None:
+    """benchmarks.compare runs each NAME=FOLDER and the reference and prints a median line each."""
+    sizes = ("--messages", "20", "--rounds", "1", "--latency-ms", "1")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", f"a={ROOT}", f"b={ROOT}", *sizes],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.split("medians of 1:")[1].strip().splitlines()
+    medians = {line.split()[0]: figures(line) for line in summary}
+    assert set(medians) == {"a", "b", "reference"}
+    assert all(cpu > 0 and rate > 0 for cpu, rate in medians.values())
+
+
+def test_compare_refuses_a_variant_that_is_not_a_folder(tmp_path: Path) -> None:
+    """A variant without NAME= or whose folder does not exist is refused before anything runs."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", f"a={tmp_path / 'missing'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "expected NAME=FOLDER of a checkout" in done.stderr

@@ -7,12 +7,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.journal import SCHEMA_VERSION, AlreadySent, Entry, Journal, JState
+from wooxy_bulk.journal import SCHEMA_VERSION, AlreadySent, Entry, Journal, JState, UtcClock
 
 API = "https://api.wooxy.com/v3"
 PHONE = "+447700900123"
@@ -223,3 +224,24 @@ def test_files_that_are_not_our_journal_are_refused(
     with pytest.raises(InputError, match=message) as raised:
         Journal(path, API)
     assert "spring-sale.journal.sqlite: " in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [0.0, 0.0005, 951782400.001, 1764035201.5, 1764035201.9996, 1764035201.9999996, 4102444799.999],
+)
+def test_utc_clock_reads_like_datetime(now: float) -> None:
+    """UtcClock gives datetime's ISO text to the millisecond, leap days and rounding included."""
+    expected = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+    assert UtcClock(lambda: now)() == expected
+
+
+def test_utc_clock_formats_a_new_second_anew() -> None:
+    """The cached date and time move on with the second; milliseconds change within it."""
+    times = iter([1764035201.25, 1764035201.75, 1764035262.0])
+    clock = UtcClock(lambda: next(times))
+    assert [clock(), clock(), clock()] == [
+        "2025-11-25T01:46:41.250+00:00",
+        "2025-11-25T01:46:41.750+00:00",
+        "2025-11-25T01:47:42.000+00:00",
+    ]
