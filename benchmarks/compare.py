@@ -85,9 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             line = ", ".join(f"{n} {s[-1]['cpu_ms']:.3f}" for n, s in samples.items())
             print(f"round {round_}: client CPU ms/msg: {line}", flush=True)
     print(f"\n{args.messages:,} messages @ {args.latency_ms:g} ms, medians of {args.rounds}:")
-    for name, runs_ in samples.items():
-        cpu = statistics.median(s["cpu_ms"] for s in runs_)
-        rate = statistics.median(s["rate"] for s in runs_)
+    for name, taken in samples.items():
+        cpu = statistics.median(s["cpu_ms"] for s in taken)
+        rate = statistics.median(s["rate"] for s in taken)
         print(f"  {name:12s} client CPU {cpu:.3f} ms/msg   {rate:.0f} msg/s")
     return 0
 

@@ -73,9 +73,8 @@ _ROW_TEXTS = re.compile(
     re.IGNORECASE,
 )
 _SNIPPET = 200
-_COMPACT_JSON = json.JSONEncoder(
-    separators=(",", ":")
-)  # json.dumps(…, separators=…) builds one a call
+# Built once: json.dumps(…, separators=…) builds a new encoder on every call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 Post = Callable[[str, bytes], Awaitable[tuple[int, bytes, Mapping[str, str]]]]
