@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
-from aiohttp import web
 
 from wooxy_bulk.api import (
     Answer,
@@ -290,37 +288,6 @@ def certificate_error() -> ssl.SSLCertVerificationError:
         ),
         (raising(httpx.ConnectError("tls"), certificate_error()), Outcome.FATAL, "TLS certificate"),
         (raising(httpx.UnsupportedProtocol("ftp")), Outcome.FATAL, "cannot send: ftp"),
-        # an httpx error caused by an aiohttp one is classified by its cause
-        (
-            raising(httpx.ConnectTimeout("d"), aiohttp.ServerDisconnectedError()),
-            Outcome.UNKNOWN,
-            "the server closed the connection without an answer",
-        ),
-        (
-            raising(httpx.ConnectTimeout("r"), aiohttp.ClientOSError(errno.ECONNRESET, "reset")),
-            Outcome.UNKNOWN,
-            "connection lost mid-request (ClientOSError",
-        ),
-        (
-            raising(httpx.ConnectTimeout("t"), aiohttp.ConnectionTimeoutError("connect")),
-            Outcome.TRANSIENT,
-            "connect timeout after 30 s",
-        ),
-        (
-            raising(httpx.ReadTimeout("t"), aiohttp.SocketTimeoutError("read")),
-            Outcome.UNKNOWN,
-            "read timeout after 30 s",
-        ),
-        (
-            raising(httpx.ReadError("p"), aiohttp.ClientPayloadError("incomplete")),
-            Outcome.UNKNOWN,
-            "connection lost mid-request (ClientPayloadError",
-        ),
-        (
-            raising(aiohttp.ClientResponseError(None, (), status=400, message="Bad status")),
-            Outcome.UNKNOWN,
-            "the answer was not valid HTTP (Bad status)",
-        ),
     ],
 )
 def test_transport_errors(handler: Handler, outcome: Outcome, error: str) -> None:
@@ -386,10 +353,12 @@ async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     writer.close()
 
 
-async def _against(handler: Any, timeout_s: float, ssl_context: ssl.SSLContext | None) -> Answer:
+async def _against(
+    handler: Any, timeout_s: float, ssl_context: ssl.SSLContext | None, scheme: str = ""
+) -> Answer:
     server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=ssl_context)
     port = server.sockets[0].getsockname()[1]
-    scheme = "https" if ssl_context else "http"
+    scheme = scheme or ("https" if ssl_context else "http")
     async with server:
         return await _send_real(f"{scheme}://127.0.0.1:{port}/v3", timeout_s)
 
@@ -411,6 +380,28 @@ def test_real_hang_up_without_answer_is_unknown() -> None:
     answer = asyncio.run(_against(_hang_up, 5.0, None))
     assert answer.outcome is Outcome.UNKNOWN
     assert answer.error.startswith("the server closed the connection without an answer")
+
+
+async def _not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read the request and answer with something that is not HTTP."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"220 smtp.example.com ESMTP ready\r\n\r\n")
+    await writer.drain()
+    await reader.read()
+    writer.close()
+
+
+def test_real_answer_that_is_not_http_is_unknown() -> None:
+    """An answer that is not HTTP came after the request went out: unknown, with the reason."""
+    answer = asyncio.run(_against(_not_http, 5.0, None))
+    assert answer.outcome is Outcome.UNKNOWN
+    assert answer.error.startswith("the answer was not valid HTTP (")
+
+
+def test_real_tls_handshake_timeout_is_transient() -> None:
+    """https to a server that never speaks TLS: nothing was sent, so it is a connect timeout."""
+    answer = asyncio.run(_against(_silent, 0.3, None, scheme="https"))
+    assert (answer.outcome, answer.error) == (Outcome.TRANSIENT, "connect timeout after 0.3 s")
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
@@ -435,42 +426,3 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
     assert answer.outcome is Outcome.FATAL
     assert answer.error.startswith("TLS certificate verification failed")
     assert not any(requests)
-
-
-def test_http_client_keeps_connections_alive_and_within_concurrency() -> None:
-    """make_http_client never opens more than `concurrency` connections and reuses them."""
-    answers, peers, peak = asyncio.run(_count_connections(concurrency=3, messages=12))
-    assert all(a.outcome is Outcome.SENT for a in answers)
-    assert peak <= 3
-    assert len(peers) <= 3
-
-
-async def _count_connections(concurrency: int, messages: int) -> tuple[list[Answer], set, int]:
-    peers: set[tuple[str, int]] = set()
-    active, peak = 0, 0
-
-    async def handle(request: web.Request) -> web.Response:
-        nonlocal active, peak
-        peers.add(request.transport.get_extra_info("peername"))
-        active += 1
-        peak = max(peak, active)
-        await asyncio.sleep(0.02)
-        active -= 1
-        return web.json_response({"result": True, "sms_id": SMS_ID})
-
-    app = web.Application()
-    app.router.add_post("/v3/sms/send", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        async with make_http_client(timeout_s=5, concurrency=concurrency) as http:
-            client = WooxyClient(
-                http, url=f"http://127.0.0.1:{port}/v3", token=TOKEN, domain="shop.example.com"
-            )
-            answers = await asyncio.gather(*(client.send(PHONE, "Hi") for _ in range(messages)))
-    finally:
-        await runner.cleanup()
-    return list(answers), peers, peak

@@ -116,6 +116,12 @@ def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
         ({"suppress": ["optout.csv"]}, "k", "optout.csv"),
         ({}, None, "WOOXY_API_KEY is not set"),
         ({"api": {"url": "http://api.example.com/v3"}}, "k", "would send the API key unencrypted"),
+        (
+            {"api": {"url": "https://me:pw@api.example.com/v3"}},
+            "k",
+            "api.url: remove the user name and password from the URL",
+        ),
+        ({"api": {"url": "https://api.example.com:99999/v3"}}, "k", "has an invalid port"),
         ({}, "k", "add --yes to send without asking"),
     ],
 )

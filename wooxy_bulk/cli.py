@@ -175,6 +175,15 @@ def _api_url(campaign: Campaign) -> str:
         raise InputError(
             f"{source}: {url!r} is not an http(s) URL such as https://api.wooxy.com/v3"
         )
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            f"{source}: remove the user name and password from the URL"
+            f" (the API key goes in {API_KEY_VARIABLE})"
+        )
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise InputError(f"{source}: {url!r} has an invalid port") from None
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise InputError(
             f"{source}: {url} would send the API key unencrypted; use https://"
