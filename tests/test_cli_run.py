@@ -234,6 +234,10 @@ def test_limit_sends_at_most_n_and_the_next_run_continues(make_campaign: MakeCam
         done = run_cli("run", campaign, "--yes", "--quiet", env=env)
         assert statuses(out) == {"sent": 12}
         assert accepted(box) == Counter(numbers(12))
+        done = run_cli("run", campaign, "--yes", env=env)  # nothing left to send
+        assert done.returncode == 0, done.stderr
+        assert "Done: 12 sent\nSent nothing in this run\n" in done.stdout + done.stderr
+        assert accepted(box) == Counter(numbers(12))
 
 
 def test_sandbox_rehearsals_are_journaled_apart(make_campaign: MakeCampaign) -> None:

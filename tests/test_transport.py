@@ -351,6 +351,8 @@ def test_a_refused_connection_fails_before_anything_is_written() -> None:
         ("http:///x", {}, "is not an http(s) URL"),
         ("https://u:p@h/x", {}, "a user name or password in the URL is not supported"),
         ("https://h:99999/x", {}, "'https://h:99999/x' has an invalid port"),
+        ("https://h/v3 x", {}, "holds spaces or characters to percent-encode first"),
+        ("https://h/vé", {}, "holds spaces or characters to percent-encode first"),
         ("https://h/x", {"Access-Token": "se\r\ncret"}, "the 'Access-Token' header holds"),
         ("https://h/x", {"Access-Token": "sécret€"}, "a header value holds characters"),
     ],

@@ -66,10 +66,11 @@ def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: object
     counts = plan.counts()
     parts = [f"{counts[s]} {s.value}" for s in _ORDER if counts[s]]
     rate = sent_now / elapsed_s if elapsed_s > 0 else 0.0
+    sent = f"Sent {sent_now} in this run in {elapsed_s:.1f} s ({rate:.1f}/s)"
     return "\n".join(
         [
             "Done: " + (", ".join(parts) or "no rows"),
-            f"Sent {sent_now} in this run in {elapsed_s:.1f} s ({rate:.1f}/s)",
+            sent if sent_now else "Sent nothing in this run",
             results_line(results),
         ]
     )

@@ -105,6 +105,8 @@ class HttpPool:
         if port != (443 if tls else 80):
             authority += f":{port}"
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not (target.isascii() and target.isprintable()) or " " in target:
+            raise ValueError(f"{url!r} holds spaces or characters to percent-encode first")
         lines = [f"POST {target} HTTP/1.1", f"Host: {authority}", "Accept-Encoding: identity"]
         for name, value in headers.items():
             if any(c in name + value for c in "\r\n\0") or not name.isascii():
