@@ -404,17 +404,24 @@ def test_real_tls_handshake_timeout_is_transient() -> None:
     assert (answer.outcome, answer.error) == (Outcome.TRANSIENT, "connect timeout after 0.3 s")
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_tls_certificates_are_verified(tmp_path: Path) -> None:
-    """A self-signed certificate is refused before anything is sent, and stops the run (fatal)."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def self_signed(folder: Path) -> ssl.SSLContext:
+    """A server context with a new self-signed certificate for 127.0.0.1 (in folder/cert.pem)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    cert, key = folder / "cert.pem", folder / "key.pem"
     command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-    command += " -subj /CN=127.0.0.1"
+    command += " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
     subprocess.run(
         [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    return context
+
+
+def test_tls_certificates_are_verified(tmp_path: Path) -> None:
+    """A self-signed certificate is refused before anything is sent, and stops the run (fatal)."""
+    context = self_signed(tmp_path)
     requests: list[bytes] = []
 
     async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -426,3 +433,22 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
     assert answer.outcome is Outcome.FATAL
     assert answer.error.startswith("TLS certificate verification failed")
     assert not any(requests)
+
+
+async def _accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer one request: accepted, with an sms_id."""
+    await reader.readuntil(b'"}')
+    body = json.dumps({"result": True, "sms_id": SMS_ID}).encode()
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    await writer.drain()
+    writer.close()
+
+
+def test_a_ca_named_by_ssl_cert_file_is_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSL_CERT_FILE (a company proxy's CA, say) is trusted besides Mozilla's bundle, as by curl."""
+    context = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+    answer = asyncio.run(_against(_accept, 5.0, context))
+    assert (answer.outcome, answer.sms_id) == (Outcome.SENT, SMS_ID)

@@ -1,7 +1,7 @@
 """The Wooxy Send SMS client: one request per call, its answer classified; no retries, no sleeps.
 
 It posts through `transport.HttpPool` (what `make_http_client` builds): keep-alive HTTP/1.1 on
-asyncio, TLS verified with certifi's CA bundle, less than half the client CPU of an aiohttp
+asyncio, TLS verified (`trusted_context`), less than half the client CPU of an aiohttp
 session (figures in transport.py). An `httpx.AsyncClient` works too (the unit tests give it an
 `httpx.MockTransport`). Network failures are classified by whether the request went out.
 """
@@ -156,12 +156,22 @@ def redact(text: str, secret: str) -> str:
 
 
 def make_http_client(*, timeout_s: float, concurrency: int) -> transport.HttpPool:
-    """Keep-alive connections, at most `concurrency`, TLS verified with Mozilla's CA bundle.
+    """Keep-alive connections, at most `concurrency`, TLS verified (see `trusted_context`).
 
     Use it as ``async with make_http_client(...) as http``.
     """
-    verified = ssl.create_default_context(cafile=certifi.where())
-    return transport.HttpPool(timeout_s=timeout_s, limit=concurrency, ssl_context=verified)
+    return transport.HttpPool(timeout_s=timeout_s, limit=concurrency, ssl_context=trusted_context())
+
+
+def trusted_context() -> ssl.SSLContext:
+    """Certificates verified against Mozilla's CA bundle (certifi) and the system's own store.
+
+    The system store is where a company's TLS-inspecting proxy puts its CA, and OpenSSL's
+    SSL_CERT_FILE / SSL_CERT_DIR variables point it elsewhere, as for curl, git and pip.
+    """
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.load_default_certs()
+    return context
 
 
 # Refused credentials, or no such endpoint (a wrong api.url): every row would be answered alike.
