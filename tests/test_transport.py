@@ -284,12 +284,17 @@ async def _hang_up(number: int, request: bytes) -> bytes | None:
         (_hang_up, transport.ServerClosed, "the server closed the connection"),
         (answering(b"hello there\r\n\r\n"), transport.BadAnswer, "the answer was not valid HTTP"),
         (
+            answering(b"HTTP/1.1 101 Switching\r\nUpgrade: ws\r\nConnection: Upgrade\r\n\r\n"),
+            transport.BadAnswer,
+            "the answer was not valid HTTP (it switched protocols)",
+        ),
+        (
             answering(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{}"),
             TimeoutError,  # the server keeps the connection open and never finishes
             "",
         ),
     ],
-    ids=["hang-up", "not-http", "short-body"],
+    ids=["hang-up", "not-http", "upgrade", "short-body"],
 )
 def test_failures_after_the_request_went_out(
     answer: Script, failure: type[BaseException], message: str

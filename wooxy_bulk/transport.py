@@ -187,6 +187,8 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(BadAnswer(f"the answer was not valid HTTP ({exc})"))
+        except httptools.HttpParserUpgrade:
+            self._fail(BadAnswer("the answer was not valid HTTP (it switched protocols)"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
