@@ -10,7 +10,7 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,18 @@ from wooxy_bulk import transport
 from wooxy_bulk.transport import HttpPool
 
 HEADERS = {"Access-Token": "tok", "Content-Type": "application/json"}
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test on asyncio's own loop and on uvloop (which the CLI runs)."""
+    if request.param == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        yield request.param
+    finally:
+        asyncio.set_event_loop_policy(None)
 
 
 def sized(body: bytes, *extra: bytes) -> bytes:
@@ -424,3 +436,116 @@ def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
             return caught.value
 
     assert "in 0.3 s" in str(run(scenario()))
+
+
+@dataclass
+class Proxy:
+    """A loopback CONNECT proxy that records each request head, or refuses with `refuse`."""
+
+    refuse: bytes = b""
+    heads: list[bytes] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head)
+        if self.refuse:
+            writer.write(self.refuse)
+            writer.close()
+            return
+        host, port = head.split(b" ")[1].rsplit(b":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host.decode(), int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def _through(proxy: Proxy, proxy_url: str, certificate: tuple[Path, Path]) -> tuple:
+    cert, key = certificate
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    listener = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with (
+        listener,
+        serving(answering(sized(b"{}")), server_side) as server,
+        HttpPool(
+            timeout_s=5,
+            limit=1,
+            ssl_context=ssl.create_default_context(cafile=str(cert)),
+            proxy_for=lambda host: proxy_url.format(port=port),
+        ) as pool,
+    ):
+        post = pool.poster(server.url(scheme="https"), HEADERS)
+        return server, [await post(b"{}"), await post(b"{}")]
+
+
+def test_https_goes_through_a_connect_proxy_with_its_credentials(
+    certificate: tuple[Path, Path],
+) -> None:
+    """One CONNECT to the API's host and port, Basic credentials, TLS inside, kept alive."""
+    proxy = Proxy()
+    server, answers = run(_through(proxy, "http://me:p%40ss@127.0.0.1:{port}", certificate))  # type: ignore[misc]
+    assert [status for status, _, _ in answers] == [200, 200]
+    assert proxy.heads == [
+        b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (server.port, server.port)
+        + b"Proxy-Authorization: Basic bWU6cEBzcw==\r\n\r\n"  # me:p@ss
+    ]
+    assert server.connections == 1
+
+
+def test_a_refused_tunnel_fails_before_anything_is_written(
+    certificate: tuple[Path, Path],
+) -> None:
+    """A 407 from the proxy: ConnectFailed naming the proxy and its answer, not the password."""
+    proxy = Proxy(refuse=b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+    with pytest.raises(transport.ConnectFailed) as caught:
+        run(_through(proxy, "http://me:secret@127.0.0.1:{port}", certificate))
+    message = str(caught.value)
+    assert message.startswith("the proxy 127.0.0.1:")
+    assert message.endswith(": HTTP/1.1 407 Proxy Authentication Required")
+    assert "secret" not in message
+
+
+@pytest.mark.parametrize(
+    ("environment", "host", "proxy"),
+    [
+        ({"HTTPS_PROXY": "http://p:3128"}, "api.wooxy.com", "http://p:3128"),
+        ({"https_proxy": "http://p:3128"}, "api.wooxy.com", "http://p:3128"),
+        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "wooxy.com"}, "api.wooxy.com", None),
+        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "*"}, "api.wooxy.com", None),
+        ({"HTTPS_PROXY": "http://p:3128"}, "127.0.0.1", None),  # a sandbox: never proxied
+        ({"HTTP_PROXY": "http://p:3128"}, "api.wooxy.com", None),  # http_proxy is for http
+        ({}, "api.wooxy.com", None),
+    ],
+)
+def test_environment_proxy(
+    environment: dict[str, str], host: str, proxy: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS_PROXY (either case) unless NO_PROXY lists the host; loopback goes direct."""
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert transport.environment_proxy(host) == proxy
+
+
+@pytest.mark.parametrize(
+    ("proxy", "message"),
+    [
+        ("https://me:secret@p:3128", "HTTPS_PROXY: p: use an http:// proxy URL"),
+        ("http://me:secret@p:31x", "HTTPS_PROXY: p: invalid port"),
+    ],
+)
+def test_a_proxy_url_that_cannot_be_used_is_refused_at_once(proxy: str, message: str) -> None:
+    """A proxy URL the pool cannot use is a ValueError before anything is sent; no password."""
+    pool = HttpPool(timeout_s=5, limit=1, proxy_for=lambda host: proxy)
+    with pytest.raises(ValueError) as caught:
+        pool.poster("https://api.wooxy.com/v3/sms/send", HEADERS)
+    assert str(caught.value) == message

@@ -156,11 +156,17 @@ def redact(text: str, secret: str) -> str:
 
 
 def make_http_client(*, timeout_s: float, concurrency: int) -> transport.HttpPool:
-    """Keep-alive connections, at most `concurrency`, TLS verified (see `trusted_context`).
+    """Keep-alive connections, at most `concurrency`, TLS verified (see `trusted_context`),
+    through the proxy HTTPS_PROXY names unless NO_PROXY lists the host.
 
     Use it as ``async with make_http_client(...) as http``.
     """
-    return transport.HttpPool(timeout_s=timeout_s, limit=concurrency, ssl_context=trusted_context())
+    return transport.HttpPool(
+        timeout_s=timeout_s,
+        limit=concurrency,
+        ssl_context=trusted_context(),
+        proxy_for=transport.environment_proxy,
+    )
 
 
 def trusted_context() -> ssl.SSLContext:
