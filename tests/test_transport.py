@@ -440,15 +440,17 @@ def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
 
 @dataclass
 class Proxy:
-    """A loopback CONNECT proxy that records each request head, or refuses with `refuse`."""
+    """A loopback CONNECT proxy that records each request head, or answers `refuse` and hangs up
+    (an empty `refuse` with `hang_up`: hangs up without a word)."""
 
     refuse: bytes = b""
+    hang_up: bool = False
     heads: list[bytes] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         self.heads.append(head)
-        if self.refuse:
+        if self.refuse or self.hang_up:
             writer.write(self.refuse)
             writer.close()
             return
@@ -466,7 +468,9 @@ class Proxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
-async def _through(proxy: Proxy, proxy_url: str, certificate: tuple[Path, Path]) -> tuple:
+async def _through(
+    proxy: Proxy, proxy_url: str, certificate: tuple[Path, Path], trusted: bool = True
+) -> tuple:
     cert, key = certificate
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_side.load_cert_chain(cert, key)
@@ -478,7 +482,7 @@ async def _through(proxy: Proxy, proxy_url: str, certificate: tuple[Path, Path])
         HttpPool(
             timeout_s=5,
             limit=1,
-            ssl_context=ssl.create_default_context(cafile=str(cert)),
+            ssl_context=ssl.create_default_context(cafile=str(cert) if trusted else None),
             proxy_for=lambda host: proxy_url.format(port=port),
         ) as pool,
     ):
@@ -514,29 +518,6 @@ def test_a_refused_tunnel_fails_before_anything_is_written(
 
 
 @pytest.mark.parametrize(
-    ("environment", "host", "proxy"),
-    [
-        ({"HTTPS_PROXY": "http://p:3128"}, "api.wooxy.com", "http://p:3128"),
-        ({"https_proxy": "http://p:3128"}, "api.wooxy.com", "http://p:3128"),
-        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "wooxy.com"}, "api.wooxy.com", None),
-        ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "*"}, "api.wooxy.com", None),
-        ({"HTTPS_PROXY": "http://p:3128"}, "127.0.0.1", None),  # a sandbox: never proxied
-        ({"HTTP_PROXY": "http://p:3128"}, "api.wooxy.com", None),  # http_proxy is for http
-        ({}, "api.wooxy.com", None),
-    ],
-)
-def test_environment_proxy(
-    environment: dict[str, str], host: str, proxy: str | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """HTTPS_PROXY (either case) unless NO_PROXY lists the host; loopback goes direct."""
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    assert transport.environment_proxy(host) == proxy
-
-
-@pytest.mark.parametrize(
     ("proxy", "message"),
     [
         ("https://me:secret@p:3128", "HTTPS_PROXY: p: use an http:// proxy URL"),
@@ -549,3 +530,18 @@ def test_a_proxy_url_that_cannot_be_used_is_refused_at_once(proxy: str, message:
     with pytest.raises(ValueError) as caught:
         pool.poster("https://api.wooxy.com/v3/sms/send", HEADERS)
     assert str(caught.value) == message
+
+
+def test_a_proxy_that_hangs_up_fails_before_anything_is_written(
+    certificate: tuple[Path, Path],
+) -> None:
+    """The proxy closes without answering CONNECT: ConnectFailed, 'closed the tunnel'."""
+    with pytest.raises(transport.ConnectFailed, match=r"^the proxy 127\.0\.0\.1:\d+ closed the"):
+        run(_through(Proxy(hang_up=True), "http://127.0.0.1:{port}", certificate))
+
+
+def test_the_certificate_is_verified_inside_the_tunnel(certificate: tuple[Path, Path]) -> None:
+    """Through a proxy, the API's certificate is still checked against the API's name."""
+    with pytest.raises(transport.ConnectFailed) as caught:
+        run(_through(Proxy(), "http://127.0.0.1:{port}", certificate, trusted=False))
+    assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)

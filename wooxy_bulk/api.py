@@ -25,6 +25,7 @@ import httpx
 
 from . import transport
 from .errors import InputError, located
+from .proxy import environment_proxy
 
 
 class Outcome(StrEnum):
@@ -165,7 +166,7 @@ def make_http_client(*, timeout_s: float, concurrency: int) -> transport.HttpPoo
         timeout_s=timeout_s,
         limit=concurrency,
         ssl_context=trusted_context(),
-        proxy_for=transport.environment_proxy,
+        proxy_for=environment_proxy,
     )
 
 

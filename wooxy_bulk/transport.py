@@ -10,8 +10,8 @@ Its scope is what the Send SMS API needs: POST a body to an http(s) URL, one req
 each connection, at most `limit` connections, kept alive between requests (a connection idle for
 `idle_s` or closed by the server is replaced before a request, so nothing is written into a dead
 one). Answers may be sized, chunked or read to the close. https goes through an http:// proxy
-(CONNECT) where `proxy_for` names one (`environment_proxy`: HTTPS_PROXY and NO_PROXY, as curl
-reads them). No redirects, no cookies.
+(CONNECT: proxy.py) where `proxy_for` names one (`proxy.environment_proxy`: HTTPS_PROXY and
+NO_PROXY, as curl reads them). No redirects, no cookies.
 
 Failures say whether the request went out: `ConnectFailed` (nothing was written: safe to try
 again) or `NoAnswer` / `TimeoutError` (written, with no complete answer: it may have arrived).
@@ -20,21 +20,20 @@ again) or `NoAnswer` / `TimeoutError` (written, with no complete answer: it may 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import ssl
-import urllib.request
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httptools
+
+from .proxy import TunnelFailed, open_tunnel, proxy_url
 
 Reply = tuple[int, bytes, dict[str, str]]  # status, body, headers (names in lower case)
 Post = Callable[[bytes], Awaitable[Reply]]
 Origin = tuple[str, int, bool, str | None]  # host, port, TLS, the proxy to tunnel through
-_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class ConnectFailed(Exception):
@@ -126,7 +125,7 @@ class HttpPool:
             raise ValueError("a header value holds characters HTTP cannot carry") from None
         proxy = self._proxy_for(host) if tls and self._proxy_for else None
         if proxy is not None:
-            proxy = _proxy_url(proxy)
+            proxy = proxy_url(proxy)
         origin = (host, port, tls, proxy)
 
         async def post(body: bytes) -> Reply:
@@ -160,89 +159,34 @@ class HttpPool:
         try:
             async with asyncio.timeout(self.timeout_s):
                 if proxy is not None and context is not None:
-                    return await self._tunnel(urlsplit(proxy), host, port, context)
+                    return await self._through(proxy, host, port, context)
                 _, connection = await loop.create_connection(
                     lambda: _Connection(self._open), host, port, ssl=context
                 )
         except TimeoutError as exc:
             raise ConnectTimeout(f"no connection to {host}:{port} in {self.timeout_s:g} s") from exc
+        except TunnelFailed as exc:
+            raise ConnectFailed(str(exc)) from exc
         except OSError as exc:  # refused, unreachable, no such host, TLS refused
             raise ConnectFailed(f"{host}:{port}: {exc}") from exc
         return connection
 
-    async def _tunnel(
-        self, proxy: SplitResult, host: str, port: int, context: ssl.SSLContext
+    async def _through(
+        self, proxy: str, host: str, port: int, context: ssl.SSLContext
     ) -> _Connection:
-        """TLS to host:port inside a CONNECT tunnel through an http:// proxy."""
-        where = f"the proxy {proxy.hostname}:{proxy.port or 80}"
-        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
-        if proxy.username is not None:
-            user = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
-            lines.append(f"Proxy-Authorization: Basic {base64.b64encode(user.encode()).decode()}")
+        """TLS to host:port inside the proxy's CONNECT tunnel."""
+        raw = await open_tunnel(proxy, host, port)
+        connection = _Connection(self._open)
         loop = asyncio.get_running_loop()
-        raw, proxy_answer = await loop.create_connection(
-            _ProxyAnswer, proxy.hostname, proxy.port or 80
-        )
         try:
-            raw.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-            head = await proxy_answer.head
-            status = head.split(b"\r\n", 1)[0].decode("latin-1")
-            if status.split(" ")[1:2] != ["200"]:
-                raise ConnectFailed(f"{where} refused the tunnel to {target}: {status}")
-            connection = _Connection(self._open)
             secure = await loop.start_tls(raw, connection, context, server_hostname=host)
-            if secure is None:  # the proxy hung up during the handshake
-                raise ConnectFailed(f"{where} closed the tunnel to {target}")
         except BaseException:
             raw.abort()
             raise
+        if secure is None:
+            raise TunnelFailed(f"the proxy closed the tunnel to {host}:{port} during TLS")
         connection.connection_made(secure)
         return connection
-
-
-class _ProxyAnswer(asyncio.Protocol):
-    """Reads a proxy's answer to CONNECT, up to the blank line after its head."""
-
-    def __init__(self) -> None:
-        self.head: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if self.head.done():
-            return
-        if b"\r\n\r\n" in self._buffer:
-            self.head.set_result(self._buffer)
-        elif len(self._buffer) > 65536:
-            self.head.set_exception(ConnectionError("the proxy's answer to CONNECT is too long"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.head.done():
-            self.head.set_exception(ConnectionResetError("the proxy closed the connection"))
-
-
-def environment_proxy(host: str) -> str | None:
-    """The proxy for https to `host`: HTTPS_PROXY unless NO_PROXY lists it; never for loopback."""
-    if host in _LOOPBACK:
-        return None
-    proxies = urllib.request.getproxies_environment()
-    if "https" not in proxies or urllib.request.proxy_bypass_environment(host, proxies):
-        return None
-    return proxies["https"]
-
-
-def _proxy_url(proxy: str) -> str:
-    """The proxy's URL, http:// added where it has no scheme; ValueError (password unshown)."""
-    url = proxy if "://" in proxy else f"http://{proxy}"
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"HTTPS_PROXY: {parts.hostname or 'the proxy'}: use an http:// proxy URL")
-    try:
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        raise ValueError(f"HTTPS_PROXY: {parts.hostname}: invalid port") from None
-    return url
 
 
 class _Connection(asyncio.Protocol):
