@@ -305,8 +305,14 @@ async def _hang_up(number: int, request: bytes) -> bytes | None:
             TimeoutError,  # the server keeps the connection open and never finishes
             "",
         ),
+        (answering(sized(b"x" * (1 << 20) + b"y")), transport.BadAnswer, "the answer is larger"),
+        (
+            answering(b"HTTP/1.1 200 OK\r\n" + b"X-Pad: %s\r\n" % (b"p" * 1024) * 1025),
+            transport.BadAnswer,
+            "the answer is larger than 1 MiB",
+        ),
     ],
-    ids=["hang-up", "not-http", "upgrade", "short-body"],
+    ids=["hang-up", "not-http", "upgrade", "short-body", "too-large", "headers-too-large"],
 )
 def test_failures_after_the_request_went_out(
     answer: Script, failure: type[BaseException], message: str

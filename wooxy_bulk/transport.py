@@ -34,6 +34,7 @@ from .proxy import TunnelFailed, open_tunnel, proxy_url
 Reply = tuple[int, bytes, dict[str, str]]  # status, body, headers (names in lower case)
 Post = Callable[[bytes], Awaitable[Reply]]
 Origin = tuple[str, int, bool, str | None]  # host, port, TLS, the proxy to tunnel through
+MAX_ANSWER = 1 << 20  # bytes of headers and body: the API's answers are a few dozen
 
 
 class ConnectFailed(Exception):
@@ -200,6 +201,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[Reply] | None = None
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self._size = 0  # bytes of the answer read so far
         self._status = 0  # of the answer being read; 0 until its headers are complete
         self.reusable = True
         self._last_used = self._loop.time()
@@ -216,8 +218,11 @@ class _Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(BadAnswer(f"the answer was not valid HTTP ({exc})"))
+        except httptools.HttpParserError as exc:  # callbacks' errors included (_grow's)
+            if self._size > MAX_ANSWER:
+                self._fail(BadAnswer(f"the answer is larger than {MAX_ANSWER >> 20} MiB"))
+            else:
+                self._fail(BadAnswer(f"the answer was not valid HTTP ({exc})"))
         except httptools.HttpParserUpgrade:
             self._fail(BadAnswer("the answer was not valid HTTP (it switched protocols)"))
 
@@ -235,20 +240,28 @@ class _Connection(asyncio.Protocol):
     # -- httptools callbacks -----------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._grow(len(name) + len(value))
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         self._status = self._parser.get_status_code()
 
     def on_body(self, body: bytes) -> None:
+        self._grow(len(body))
         self._body.append(body)
+
+    def _grow(self, size: int) -> None:
+        """Count `size` more bytes of the answer; past MAX_ANSWER, stop reading it."""
+        self._size += size
+        if self._size > MAX_ANSWER:
+            raise OverflowError  # feed_data stops, raising HttpParserCallbackError
 
     def on_message_complete(self) -> None:
         if self._waiter is None:  # a second answer to one request: a confused server
             self.close()
             return
         if 100 <= self._status < 200:  # informational: the real answer follows
-            self._headers, self._body, self._status = {}, [], 0
+            self._headers, self._body, self._size, self._status = {}, [], 0, 0
             return
         if not self._parser.should_keep_alive():
             self.reusable = False
@@ -270,7 +283,7 @@ class _Connection(asyncio.Protocol):
         """Write `request` and wait up to `timeout_s` for its whole answer."""
         assert self._transport is not None and self._waiter is None
         waiter = self._waiter = self._loop.create_future()
-        self._headers, self._body, self._status = {}, [], 0
+        self._headers, self._body, self._size, self._status = {}, [], 0, 0
         self._transport.write(request)
         timer = self._loop.call_later(timeout_s, _expire, waiter)
         try:
