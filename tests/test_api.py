@@ -452,3 +452,34 @@ def test_a_ca_named_by_ssl_cert_file_is_trusted(
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
     answer = asyncio.run(_against(_accept, 5.0, context))
     assert (answer.outcome, answer.sms_id) == (Outcome.SENT, SMS_ID)
+
+
+def test_make_http_client_keeps_within_concurrency_and_reuses_connections() -> None:
+    """Twelve sends at once through make_http_client(concurrency=3): three connections, at most
+    three requests at the server at any moment."""
+    connections, active, peak = 0, 0, 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections, active, peak
+        connections += 1
+        body = json.dumps({"result": True, "sms_id": SMS_ID}).encode()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await reader.readuntil(b'"}')
+                active += 1
+                peak = max(peak, active)
+                await asyncio.sleep(0.02)
+                active -= 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        writer.close()
+
+    async def scenario() -> list[Answer]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v3"
+        async with server, make_http_client(timeout_s=5, concurrency=3) as http:
+            client = WooxyClient(http, url=url, token=TOKEN, domain="shop.example.com")
+            return await asyncio.gather(*(client.send(PHONE, "Hi") for _ in range(12)))
+
+    answers = asyncio.run(scenario())
+    assert [a.outcome for a in answers] == [Outcome.SENT] * 12
+    assert (connections, peak) == (3, 3)
