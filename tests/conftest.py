@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +21,33 @@ FIRST_NUMBER = 447400100000
 def numbers(count: int, start: int = FIRST_NUMBER) -> list[str]:
     """`count` distinct valid E.164 numbers."""
     return [f"+{start + i}" for i in range(count)]
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A new self-signed certificate for 127.0.0.1 and its key, in `folder` (skips without the
+    openssl command)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+    command += " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+    subprocess.run(
+        [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
+    )
+    return cert, key
+
+
+def sized(body: bytes, *extra: bytes) -> bytes:
+    """An HTTP/1.1 200 answer with a JSON `body`, its Content-Length and `extra` header lines."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"".join(extra)
+    return head + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 MakeCampaign = Callable[..., Path]

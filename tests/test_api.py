@@ -6,10 +6,7 @@ import asyncio
 import contextlib
 import errno
 import json
-import shutil
-import socket
 import ssl
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import closed_port, self_signed_certificate, sized
 
 from wooxy_bulk.api import (
     Answer,
@@ -329,12 +327,6 @@ def test_non_http_url_is_refused() -> None:
 # ---- real sockets, through the transport make_http_client picks --------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _send_real(url: str, timeout_s: float = 5.0) -> Answer:
     async with make_http_client(timeout_s=timeout_s, concurrency=2) as http:
         client = WooxyClient(http, url=url, token=TOKEN, domain="shop.example.com")
@@ -406,14 +398,7 @@ def test_real_tls_handshake_timeout_is_transient() -> None:
 
 def self_signed(folder: Path) -> ssl.SSLContext:
     """A server context with a new self-signed certificate for 127.0.0.1 (in folder/cert.pem)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-    command += " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
-    subprocess.run(
-        [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
-    )
+    cert, key = self_signed_certificate(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
@@ -438,8 +423,7 @@ def test_tls_certificates_are_verified(tmp_path: Path) -> None:
 async def _accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Answer one request: accepted, with an sms_id."""
     await reader.readuntil(b'"}')
-    body = json.dumps({"result": True, "sms_id": SMS_ID}).encode()
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    writer.write(sized(json.dumps({"result": True, "sms_id": SMS_ID}).encode()))
     await writer.drain()
     writer.close()
 
@@ -462,7 +446,7 @@ def test_make_http_client_keeps_within_concurrency_and_reuses_connections() -> N
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections, active, peak
         connections += 1
-        body = json.dumps({"result": True, "sms_id": SMS_ID}).encode()
+        answer = sized(json.dumps({"result": True, "sms_id": SMS_ID}).encode())
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 await reader.readuntil(b'"}')
@@ -470,7 +454,7 @@ def test_make_http_client_keeps_within_concurrency_and_reuses_connections() -> N
                 peak = max(peak, active)
                 await asyncio.sleep(0.02)
                 active -= 1
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                writer.write(answer)
         writer.close()
 
     async def scenario() -> list[Answer]:

@@ -6,15 +6,13 @@ import asyncio
 import contextlib
 import errno
 import gzip
-import shutil
-import socket
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import closed_port, self_signed_certificate, sized
 
 from wooxy_bulk import transport
 from wooxy_bulk.transport import HttpPool
@@ -32,11 +30,6 @@ def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         asyncio.set_event_loop_policy(None)
-
-
-def sized(body: bytes, *extra: bytes) -> bytes:
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"".join(extra)
-    return head + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 # A script answers the n-th request (counted from 0 over the whole server) with bytes to write,
@@ -347,12 +340,6 @@ def test_a_truncated_answer_then_close_is_no_answer() -> None:
     run(scenario())
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_refused_connection_fails_before_anything_is_written() -> None:
     """ConnectFailed, with the refusal's errno in its cause."""
 
@@ -392,16 +379,7 @@ def test_poster_refuses_what_http_cannot_carry(url: str, headers: dict, message:
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-    command += " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
-    subprocess.run(
-        [*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def test_tls_to_a_trusted_certificate_keeps_the_connection_alive(

@@ -22,6 +22,7 @@ from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, displa
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import make_progress
+from .proxy import LOOPBACK
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
@@ -30,7 +31,6 @@ from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_ro
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
 SANDBOX_TOKEN = "sandbox"
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _api_url(campaign: Campaign) -> str:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
         raise InputError(f"{source}: {url!r} has an invalid port") from None
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
         raise InputError(
             f"{source}: {url} would send the API key unencrypted; use https://"
             " (plain http is only for a sandbox on 127.0.0.1)"

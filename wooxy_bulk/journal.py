@@ -21,6 +21,7 @@ same campaign cannot open it, so two runs can never both send the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -197,12 +198,9 @@ class Journal:
     def close(self) -> None:
         """Commit what is noted and close the file (idempotent); it releases the lock for the
         next run."""
-        try:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
             self.commit()
-        except sqlite3.ProgrammingError:  # closed already
-            pass
-        finally:
-            self._db.close()
+        self._db.close()
 
     def __enter__(self) -> Journal:
         return self

@@ -11,7 +11,7 @@ import base64
 import urllib.request
 from urllib.parse import unquote, urlsplit
 
-_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})  # this machine: never proxied
 _MAX_HEAD = 65536
 
 
@@ -21,7 +21,7 @@ class TunnelFailed(ConnectionError):
 
 def environment_proxy(host: str) -> str | None:
     """The proxy for https to `host`: HTTPS_PROXY unless NO_PROXY lists it; never for loopback."""
-    if host in _LOOPBACK:
+    if host in LOOPBACK:
         return None
     proxies = urllib.request.getproxies_environment()
     if "https" not in proxies or urllib.request.proxy_bypass_environment(host, proxies):

@@ -199,10 +199,7 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[Reply] | None = None
-        self._headers: dict[str, str] = {}
-        self._body: list[bytes] = []
-        self._size = 0  # bytes of the answer read so far
-        self._status = 0  # of the answer being read; 0 until its headers are complete
+        self._new_answer()
         self.reusable = True
         self._last_used = self._loop.time()
 
@@ -261,13 +258,20 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         if 100 <= self._status < 200:  # informational: the real answer follows
-            self._headers, self._body, self._size, self._status = {}, [], 0, 0
+            self._new_answer()
             return
         if not self._parser.should_keep_alive():
             self.reusable = False
         self._complete()
 
     # -- use ---------------------------------------------------------------------------------
+
+    def _new_answer(self) -> None:
+        """Forget the answer read so far: a request is starting, or a 1xx answer ended."""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._size = 0  # bytes of the answer read so far
+        self._status = 0  # of the answer being read; 0 until its headers are complete
 
     def fresh(self, idle_s: float) -> bool:
         """Open, not closing, and used within `idle_s` (before a server would drop it)."""
@@ -283,7 +287,7 @@ class _Connection(asyncio.Protocol):
         """Write `request` and wait up to `timeout_s` for its whole answer."""
         assert self._transport is not None and self._waiter is None
         waiter = self._waiter = self._loop.create_future()
-        self._headers, self._body, self._size, self._status = {}, [], 0, 0
+        self._new_answer()
         self._transport.write(request)
         timer = self._loop.call_later(timeout_s, _expire, waiter)
         try:
