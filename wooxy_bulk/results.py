@@ -24,11 +24,13 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .plan import Plan, PlanRow, Status, paused_gc
+from .report import error_kind
 
-RESULT_COLUMNS = ("row", "phone_e164", "status", "sms_id", "error", "segments", "text")
+RESULT_COLUMNS = ("row", "phone_e164", "status", "sms_id", "error", "note", "segments", "text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
-_WIDTHS = {"row": 6, "phone_e164": 16, "status": 11, "sms_id": 26, "error": 40, "segments": 9}
+_WIDTHS = {"row": 6, "phone_e164": 16, "status": 11, "sms_id": 26, "error": 40, "note": 40}
+_WIDTHS["segments"] = 9
 _RESULTS_XML = "xl/worksheets/sheet1.xml"
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
@@ -60,13 +62,16 @@ def write_results(path: Path, plan: Plan) -> None:
 
 
 def summary(plan: Plan, most_common: int = 10) -> tuple[Counter[Status], list[tuple[str, int]]]:
-    """Counts by status, and the most common errors with their counts."""
-    errors = Counter(r.error for r in plan.rows if r.error)
+    """Counts by status, and the most common kinds of error with their counts."""
+    errors = Counter(error_kind(r.error) for r in plan.rows if r.error)
     return plan.counts(), errors.most_common(most_common)
 
 
-def _values(row: PlanRow) -> tuple[int, str, str, str, str, int, str]:
-    return (row.row, row.phone, row.status.value, row.sms_id, row.error, row.segments, row.text)
+def _values(row: PlanRow) -> tuple[int, str, str, str, str, str, int, str]:
+    return (
+        *(row.row, row.phone, row.status.value, row.sms_id, row.error, row.note),
+        *(row.segments, row.text),
+    )
 
 
 def _write_csv(path: Path, plan: Plan) -> None:
@@ -146,11 +151,11 @@ def _stream_rows(target: zipfile.ZipFile, sheet_xml: str, plan: Plan, width: int
 def _xml_rows(plan: Plan, inputs: int) -> Iterator[str]:
     """Each data row as XML; empty text cells are left out, as with write_string() before."""
     letters = [xl_col_to_name(i) for i in range(inputs + len(RESULT_COLUMNS))]
-    at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 5]
-    at_row, at_segments, at_text = letters[inputs], letters[inputs + 5], letters[inputs + 6]
+    at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 6]
+    at_row, at_segments, at_text = letters[inputs], letters[inputs + 6], letters[inputs + 7]
     for y, r in enumerate(plan.rows, start=2):
         cells: Sequence[str] = r.cells
-        result = (r.phone, r.status.value, r.sms_id, r.error)
+        result = (r.phone, r.status.value, r.sms_id, r.error, r.note)
         text = r.text
         joined = "\n".join((*cells, *result, text))
         if len(joined) > _EXCEL_MAX_TEXT // 2 or _NEEDS_ESCAPE.search(joined):
