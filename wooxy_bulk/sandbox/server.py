@@ -60,15 +60,6 @@ from wooxy_bulk.errors import InputError
 from wooxy_bulk.sandbox import rules
 from wooxy_bulk.sandbox.rules import SandboxConfig, SandboxState
 
-__all__ = [
-    "RunningSandbox",
-    "SandboxConfig",
-    "SandboxState",
-    "create_app",
-    "running_sandbox",
-    "serve",
-]
-
 SEND_PATH = "/v3/sms/send"
 _HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"  # the C parser is faster
 _HANGING = "wooxy_bulk.sandbox.hanging"  # scope key marking a request that never gets an answer
