@@ -1,6 +1,6 @@
 """A faithful local fake of the Wooxy API (Starlette app served by uvicorn on loopback).
 
-``POST /v3/sms/info`` and ``POST /v3/account/info`` (sandbox_delivery) share steps 1-4 below
+``POST /v3/sms/info`` and ``POST /v3/account/info`` (delivery.py) share steps 1-4 below
 with the send method (one concurrency limit for the account, whatever the method), then check
 their own body and answer.
 
@@ -16,7 +16,7 @@ their own body and answer.
    ``sandbox-badsecret`` 401 "access token check failed for key/secret 1/sandbox-badsecret";
    any other token not in ``tokens`` 401 "no matches found for access token <token>";
 4. body: not JSON, or JSON that is no object: 400 "Bad Request";
-5. arguments, 400 (see sandbox_rules): domain, phoneNumber, E.164, text, fromName, tags. JSON null
+5. arguments, 400 (see rules.py): domain, phoneNumber, E.164, text, fromName, tags. JSON null
    counts as absent; a whitespace-only string counts as empty; unknown keys are ignored;
 6. account: domain not in ``domains`` (case-insensitive; empty = any) 404, number in ``blacklist``
    400, ``balance`` (messages accepted since start) used up 402 "Insufficient balance. You need
@@ -63,19 +63,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
-from wooxy_bulk import sandbox_rules as rules
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.sandbox_delivery import ACCOUNT_PATH, INFO_PATH
-from wooxy_bulk.sandbox_rules import SEND_PATH, SandboxConfig, SandboxState
-
-__all__ = [
-    "RunningSandbox",
-    "SandboxConfig",
-    "SandboxState",
-    "create_app",
-    "running_sandbox",
-    "serve",
-]
+from wooxy_bulk.sandbox import rules
+from wooxy_bulk.sandbox.delivery import ACCOUNT_PATH, INFO_PATH
+from wooxy_bulk.sandbox.rules import SEND_PATH, SandboxConfig, SandboxState
 
 _HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"  # the C parser is faster
 _HANGING = "wooxy_bulk.sandbox.hanging"  # scope key marking a request that never gets an answer

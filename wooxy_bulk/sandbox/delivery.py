@@ -6,7 +6,7 @@ sandbox's clock), becomes ``failed`` (a share ``delivery_fail_rate`` of them, dr
 accepted) or ``delivered``. A test may set any other status word on a message
 (`Deliveries.set_status`), as the API's documentation leaves its list of words open.
 
-The account's balance is the messages the sandbox still accepts times `sandbox_rules.COST`, the
+The account's balance is the messages the sandbox still accepts times `rules.COST`, the
 price its own "Insufficient balance" text quotes; unlimited shows `UNLIMITED_BALANCE`.
 """
 
