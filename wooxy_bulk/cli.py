@@ -117,6 +117,19 @@ def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of HTTP 500s.")
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
+@click.option(
+    "--delivery-delay-s",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds a message stays new before it is delivered or failed.",
+)
+@click.option(
+    "--delivery-fail-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of accepted messages whose delivery fails.",
+)
 @click.option("--seed", type=int, help="Seed for the injected faults.")
 def sandbox_command(
     host: str,
@@ -129,6 +142,8 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    delivery_delay_s: float,
+    delivery_fail_rate: float,
     seed: int | None,
 ) -> None:
     """Serve a local fake of the Wooxy API, for rehearsals and tests."""
@@ -142,6 +157,8 @@ def sandbox_command(
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
         seed=seed,
+        delivery_delay_s=delivery_delay_s,
+        delivery_fail_rate=delivery_fail_rate,
     )
 
     def ready(url: str) -> None:
