@@ -44,6 +44,8 @@ class PlanRow:
     error: str = ""
     sms_id: str = ""
     note: str = ""  # what was noticed about the row; any step may add one (add_note)
+    delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
+    delivery_checked_at: str = ""  # when it was asked, UTC
 
     def add_note(self, text: str) -> None:
         """Add a note to the row's ``note`` (several steps may note something)."""
