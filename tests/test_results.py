@@ -150,7 +150,8 @@ def test_csv_has_the_note_column_after_error(tmp_path: Path) -> None:
     write_results(path, sample_plan())
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0])[-4:] == ["error", "note", "segments", "text"]
+    columns = list(rows[0])
+    assert columns[columns.index("error") :][:4] == ["error", "note", "segments", "text"]
     assert [r["note"] for r in rows] == [NOTE, "", "", "", ""]
 
 
@@ -172,7 +173,7 @@ def test_summary_groups_errors_by_kind(tmp_path: Path) -> None:
     write_results(path, Plan(("phone",), rows))
     lines = list(openpyxl.load_workbook(path)["Summary"].iter_rows(values_only=True))
     errors = lines[[line[0] for line in lines].index("most common errors") + 1 :]
-    assert errors == [
+    assert [line[:2] for line in errors] == [
         ("duplicate of an earlier row", 37),
         ("'…' is not a valid number for GB (too short)", 5),
         ("'…' is not a phone number", 1),
