@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 
-from . import __version__
+from . import __version__, dryrun, scaffold
 from .api import WooxyClient, make_http_client
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
@@ -43,6 +44,7 @@ class RunOptions:
     quiet: bool
     retry_failed: bool
     resend_unknown: bool
+    no_dry_run_check: bool = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,6 +71,11 @@ def main() -> None:
     "--resend-unknown",
     is_flag=True,
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
+)
+@click.option(
+    "--no-dry-run-check",
+    is_flag=True,
+    help="Send without a dry run of the same plan first.",
 )
 def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
     """Send the campaign described by CAMPAIGN (a YAML file)."""
@@ -138,6 +145,40 @@ def sandbox_command(
     click.echo("Sandbox stopped.")
 
 
+@main.command("new")
+@click.argument("contacts", type=click.Path(path_type=Path))
+@click.option("--name", help="The campaign's name (default: from the contacts file's name).")
+@click.option("--region", help="Country code of numbers written without one, e.g. GB.")
+def new_command(contacts: Path, name: str | None, region: str | None) -> None:
+    """Write NAME.yaml and NAME.txt.j2 for CONTACTS, guessing its columns."""
+    try:
+        found = _guess(contacts, region)
+        campaign_name = scaffold.campaign_name(contacts, name)
+        files = scaffold.write_files(found, campaign_name, Path.cwd())
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except (KeyboardInterrupt, click.Abort):
+        _fail("interrupted; nothing was written", ExitStatus.INTERRUPTED)
+    click.echo(f"Read {display_path(contacts)}:")
+    click.echo("\n".join(f"  {reason}" for reason in found.reasons))
+    click.echo("Wrote " + " and ".join(display_path(p.name) for p in files))
+    campaign_file = files[0].name
+    click.echo("Next: edit domain (and the message), then:")
+    click.echo(f"  wooxy-bulk run {campaign_file} --dry-run    # see every text; sends nothing")
+    click.echo(f"  wooxy-bulk run {campaign_file} --sandbox    # rehearse against a local fake API")
+    click.echo(f"  wooxy-bulk run {campaign_file}              # send (WOOXY_API_KEY set)")
+
+
+def _guess(contacts: Path, region: str | None) -> scaffold.Guess:
+    try:
+        return scaffold.guess(contacts, region)
+    except scaffold.RegionNeeded:
+        if region or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise
+    asked = click.prompt("Country code of the numbers written without one (e.g. GB)")
+    return scaffold.guess(contacts, asked)
+
+
 def _fail(message: str, status: ExitStatus) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(status)
@@ -153,8 +194,11 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     if options.dry_run:
         click.echo(dry_run_summary(plan))
         _write(campaign, plan)
+        dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
+    if not (options.sandbox or options.no_dry_run_check):
+        dryrun.check(campaign)
     return _send(campaign, plan, options, api_url, token)
 
 
