@@ -143,7 +143,8 @@ def test_two_campaigns_at_once_share_the_ten(make_campaign: MakeCampaign, tmp_pa
     )
     with running_sandbox(SandboxConfig(latency_ms=40)) as box:
         env = cli_env(api_url=box.url)
-        runs = [start_cli("run", c, "--yes", "--quiet", env=env) for c in (first, second)]
+        args = ("--yes", "--quiet", "--no-dry-run-check")
+        runs = [start_cli("run", c, *args, env=env) for c in (first, second)]
         outputs = [p.communicate(timeout=120) for p in runs]
         stats = box.state.stats()
         accepted = Counter(m["phoneNumber"] for m in box.state.messages)
