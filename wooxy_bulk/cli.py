@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import __version__, dryrun, scaffold
+from . import __version__, dryrun, scaffold, testsend
 from .api import WooxyClient, make_http_client
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
@@ -45,6 +45,8 @@ class RunOptions:
     retry_failed: bool
     resend_unknown: bool
     no_dry_run_check: bool = False
+    test_to: str | None = None
+    test_count: int = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,6 +73,18 @@ def main() -> None:
     "--resend-unknown",
     is_flag=True,
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
+)
+@click.option(
+    "--test-to",
+    metavar="NUMBER",
+    help="Send the first ready row's text to NUMBER only (your phone); the campaign is untouched.",
+)
+@click.option(
+    "--test-count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --test-to: send the first N ready rows' texts.",
 )
 @click.option(
     "--no-dry-run-check",
@@ -104,6 +118,19 @@ def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of HTTP 500s.")
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
+@click.option(
+    "--delivery-delay-s",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds a message stays new before it is delivered or failed.",
+)
+@click.option(
+    "--delivery-fail-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of accepted messages whose delivery fails.",
+)
 @click.option("--seed", type=int, help="Seed for the injected faults.")
 def sandbox_command(
     host: str,
@@ -116,6 +143,8 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    delivery_delay_s: float,
+    delivery_fail_rate: float,
     seed: int | None,
 ) -> None:
     """Serve a local fake of the Wooxy API, for rehearsals and tests."""
@@ -129,6 +158,8 @@ def sandbox_command(
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
         seed=seed,
+        delivery_delay_s=delivery_delay_s,
+        delivery_fail_rate=delivery_fail_rate,
     )
 
     def ready(url: str) -> None:
@@ -185,6 +216,8 @@ def _fail(message: str, status: ExitStatus) -> None:
 
 
 def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+    if options.test_to is not None and options.dry_run:
+        raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
         campaign = campaign.model_copy(update={"results": results})
@@ -197,6 +230,8 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
         dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
+    if options.test_to is not None:
+        return _test_send(campaign, plan, options, api_url, token)
     if not (options.sandbox or options.no_dry_run_check):
         dryrun.check(campaign)
     return _send(campaign, plan, options, api_url, token)
@@ -268,6 +303,32 @@ def _send(
     return _conclusion(plan, report)
 
 
+def _test_send(
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+) -> ExitStatus:
+    number = testsend.recipient(campaign, options.test_to or "")
+    rows = testsend.rows_for(plan, number, options.test_count)
+    started = datetime.now(UTC)
+
+    def journal(index: int) -> Journal:
+        return Journal(testsend.journal_path(campaign), testsend.scope(scope, started, index))
+
+    def shown(row: PlanRow) -> None:
+        outcome = f"sms_id {row.sms_id}" if row.sms_id else row.error
+        click.echo(f"Test {row.status.value}: row {row.row}'s text to {row.phone}: {outcome}")
+
+    with _endpoint(options, api_url) as (url, scope):
+        click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
+        report = run_event_loop(_send_async(campaign, rows, journal, url, token, shown))
+    if report.end is End.STOPPED:
+        click.echo(f"Stopped: {report.reason}", err=True)
+        return ExitStatus.STOPPED
+    if report.end is End.INTERRUPTED:
+        return ExitStatus.INTERRUPTED
+    click.echo("The campaign's journal and results are untouched.")
+    return ExitStatus.ROWS_FAILED if report.failed or report.unknown else ExitStatus.OK
+
+
 @contextmanager
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
@@ -291,11 +352,12 @@ def _confirm(summary: str) -> None:
 async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
-    journal: Journal,
+    journal: Journal | Callable[[int], Journal],
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
 ) -> SendReport:
+    """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -323,6 +385,10 @@ async def _send_async(
                 from_name=campaign.from_name,
                 tags=campaign.tags,
             )
+            if not isinstance(journal, Journal):
+                return await testsend.send_tests(
+                    rows, client, journal, policy, on_row=progress, slots=slots
+                )
             return await send_rows(
                 rows, client, journal, policy, on_row=progress, stop=stop, slots=slots
             )
