@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
 
 from wooxy_bulk.plan import Plan, PlanRow, Status
 from wooxy_bulk.results import RESULT_COLUMNS, write_results
@@ -213,3 +214,28 @@ def test_xlsx_streams_thousands_of_rows_in_order(tmp_path: Path) -> None:
         f"Hi {count + 1}",
     )
     assert sheet.calculate_dimension() == f"A1:I{count + 1}"
+
+
+def test_xlsx_reads_back_the_same_in_openpyxl_and_calamine(tmp_path: Path) -> None:
+    """XLSX: openpyxl and calamine (LibreOffice-compatible) read every cell back as written."""
+    # control characters are left out: openpyxl keeps Excel's _xHHHH_ escapes (test above)
+    tricky = [
+        "<r>bold</r>",
+        "a & b < c",
+        " lead",
+        "Zoë 🌸",
+        FORMULA,
+        "x" * 40_000,
+    ]
+    rows = [PlanRow(n, (v,), Status.INVALID, error=v) for n, v in enumerate(tricky, start=2)]
+    path = tmp_path / "r.xlsx"
+    write_results(path, Plan(("name",), rows))
+    expected = [v[:32_767] for v in tricky]
+    by_openpyxl = list(openpyxl.load_workbook(path)["Results"].iter_rows(values_only=True))
+    with CalamineWorkbook.from_path(str(path)) as book:
+        by_calamine = book.get_sheet_by_name("Results").to_python()
+    assert [r[0] for r in by_openpyxl[1:]] == expected
+    assert [r[5] for r in by_openpyxl[1:]] == expected
+    assert [r[0] for r in by_calamine[1:]] == expected
+    assert [r[5] for r in by_calamine[1:]] == expected
+    assert [r[1] for r in by_calamine[1:]] == list(range(2, len(tricky) + 2))

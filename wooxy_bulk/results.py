@@ -2,10 +2,14 @@
 
 XLSX: xlsxwriter writes the workbook (styles, header, frozen pane, filters, Summary) with the
 Results header only; the data rows are then streamed into that sheet's XML as inline strings,
-escaped the way xlsxwriter escapes them. Every text cell is a string (never a formula, number or
-link). This is ~8x faster than a write_string() per cell (100k rows: ~1.2 s against ~8.6 s) and
-keeps memory flat. CSV is UTF-8 with a BOM, and any text Excel would take for a formula is
-prefixed with an apostrophe.
+escaped the way xlsxwriter escapes them. Why not ``write_string()`` per cell: writing is most of a
+dry run, and a cell-by-cell write takes it past the benchmark's target (benchmarks/RESULTS.md);
+and xlsxwriter passes a string shaped like ``<r>…</r>`` into the XML unescaped (it takes it for
+its own rich-string markup), which would let a contact cell inject markup. The splice relies on
+xlsxwriter's sheet XML, so its major version is pinned and a test reads the result back with
+openpyxl and calamine. Every text cell is a string (never a formula, number or link).
+CSV is UTF-8 with a BOM, and any text Excel would take for a formula is prefixed with an
+apostrophe.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from .plan import Plan, PlanRow, Status, paused_gc
+from .plan import Plan, PlanRow, Status
 
 RESULT_COLUMNS = ("row", "phone_e164", "status", "sms_id", "error", "segments", "text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -49,11 +53,10 @@ def write_results(path: Path, plan: Plan) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        with paused_gc():
-            if path.suffix.lower() == ".csv":
-                _write_csv(temporary, plan)
-            else:
-                _write_xlsx(temporary, plan)
+        if path.suffix.lower() == ".csv":
+            _write_csv(temporary, plan)
+        else:
+            _write_xlsx(temporary, plan)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
