@@ -43,6 +43,8 @@ class PlanRow:
     error: str = ""
     sms_id: str = ""
     note: str = ""
+    delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
+    delivery_checked_at: str = ""  # when it was asked, UTC
 
     def add_note(self, note: str) -> None:
         """Add what was noticed about a row that is still sent (the `note` column)."""
