@@ -225,7 +225,7 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
     if options.dry_run:
-        click.echo(dry_run_summary(plan))
+        click.echo(dry_run_summary(plan, prices=campaign.prices))
         _write(campaign, plan)
         dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
@@ -288,7 +288,7 @@ def _send(
         )
         rows = selection.to_send
         if rows and not (options.yes or options.sandbox):
-            _confirm(confirmation(campaign, rows, url, selection.skipped))
+            _confirm(confirmation(campaign, plan, rows, url, selection.skipped))
         started = time.monotonic()
         report = SendReport()
         try:
