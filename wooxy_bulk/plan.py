@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .campaign import Campaign
+from .campaign import Campaign, campaign_warnings
+from .characters import CharacterTally
 from .contacts import Contacts, open_contacts
 from .errors import RowError, display_path, located
 from .phones import PhoneParser, sms_note
@@ -60,6 +61,7 @@ class Plan:
     columns: tuple[str, ...]
     rows: list[PlanRow]
     warnings: list[str] = field(default_factory=list)
+    characters: CharacterTally | None = None
 
     def counts(self) -> Counter[Status]:
         return Counter(r.status for r in self.rows)
@@ -79,6 +81,7 @@ def prepare(campaign: Campaign) -> Plan:
         else None
     )
     template = load_template(campaign, contacts.columns)
+    tally = CharacterTally(template.source, contacts.columns, campaign.characters == "replace")
     parser = PhoneParser(campaign.default_region)
     suppressions = read_suppressions(campaign.suppress, parser)
     plan = build_plan(
@@ -90,7 +93,11 @@ def prepare(campaign: Campaign) -> Plan:
         max_segments=campaign.max_segments,
         suppressions=suppressions,
         mobile_only=campaign.mobile_only,
+        tally=tally,
     )
+    plan.warnings += campaign_warnings(campaign)
+    if warning := tally.template_warning():
+        plan.warnings.append(warning)
     if suppressions.unreadable:
         plan.warnings.append(
             f"{suppressions.unreadable} value(s) in the suppress files are not valid phone"
@@ -126,6 +133,7 @@ def build_plan(
     max_segments: int | None = None,
     suppressions: Suppressions | None = None,
     mobile_only: bool = False,
+    tally: CharacterTally | None = None,
 ) -> Plan:
     """Decide every row: invalid, suppressed, duplicate or ready (first row of a number wins)."""
     suppressed = suppressions.sources if suppressions else {}
@@ -144,7 +152,15 @@ def build_plan(
         except RowError as exc:
             item.status, item.error = Status.INVALID, str(exc)
             continue
-        item.segments, item.ucs2 = count_segments(item.text)
+        if tally is None:
+            item.segments, item.ucs2 = count_segments(item.text)
+        else:
+            item.text, item.segments, item.ucs2, note = tally.settle(number, item.text)
+            if note:
+                item.add_note(note)
+        if not item.text:
+            item.status, item.error = Status.INVALID, "the text is empty"
+            continue
         if max_segments is not None and item.segments > max_segments:
             item.status = Status.INVALID
             item.error = (
@@ -158,7 +174,7 @@ def build_plan(
             item.error = f"same number as row {first_row[item.phone]}"
         else:
             first_row[item.phone] = number
-    return Plan(contacts.columns, rows)
+    return Plan(contacts.columns, rows, characters=tally)
 
 
 def _column_index(contacts: Contacts, name: str, key: str) -> int:
