@@ -42,6 +42,8 @@ class PlanRow:
     ucs2: bool = False
     error: str = ""
     sms_id: str = ""
+    delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
+    delivery_checked_at: str = ""  # when it was asked, UTC
 
 
 @dataclass

@@ -78,6 +78,7 @@ def select(
         entry = entries.get(row.phone)
         if entry and _settled(entry.state, retry_failed, resend_unknown):
             row.status, row.sms_id, row.error = _earlier(entry)
+            row.delivery, row.delivery_checked_at = entry.delivery, entry.delivery_checked_at
             skipped[row.status] = skipped.get(row.status, 0) + 1
             continue
         row.status, row.error = Status.NOT_SENT, ""
