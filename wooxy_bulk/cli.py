@@ -28,6 +28,7 @@ from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
+from .slots import LocalSlots
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
@@ -379,6 +380,7 @@ async def _send_async(
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
+    slots = LocalSlots.for_account(token, url)
     try:
         async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
@@ -392,9 +394,14 @@ async def _send_async(
                 tags=campaign.tags,
             )
             if not isinstance(journal, Journal):
-                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
-            return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
+                return await testsend.send_tests(
+                    rows, client, journal, policy, on_row=progress, slots=slots
+                )
+            return await send_rows(
+                rows, client, journal, policy, on_row=progress, stop=stop, slots=slots
+            )
     finally:
+        slots.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 
