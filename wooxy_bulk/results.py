@@ -312,7 +312,7 @@ def _cost_summary(sheet: Any, bold: Any, plan: Plan, y: int) -> None:
         sheet.write_number(y, 2, segments)
         if costed.costs is not None:
             sheet.write_number(y, 3, round(costed.costs[country], 4))
-    sheet.write_string(y + 1, 0, "total", bold)
+    sheet.write_string(y + 1, 0, "all countries", bold)
     sheet.write_number(y + 1, 1, sum(costed.messages.values()), bold)
     sheet.write_number(y + 1, 2, costed.total_segments, bold)
     if costed.total_cost is not None:
