@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wooxy_bulk import sandbox as sandbox_module
 from wooxy_bulk.errors import InputError
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, create_app, running_sandbox, serve
+from wooxy_bulk.sandbox import server as sandbox_module
 
 TOKEN = "sandbox"
 DOMAIN = "shop.example.com"

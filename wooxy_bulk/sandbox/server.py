@@ -12,7 +12,7 @@
    ``sandbox-badsecret`` 401 "access token check failed for key/secret 1/sandbox-badsecret";
    any other token not in ``tokens`` 401 "no matches found for access token <token>";
 4. body: not JSON, or JSON that is no object: 400 "Bad Request";
-5. arguments, 400 (see sandbox_rules): domain, phoneNumber, E.164, text, fromName, tags. JSON null
+5. arguments, 400 (see rules.py): domain, phoneNumber, E.164, text, fromName, tags. JSON null
    counts as absent; a whitespace-only string counts as empty; unknown keys are ignored;
 6. account: domain not in ``domains`` (case-insensitive; empty = any) 404, number in ``blacklist``
    400, ``balance`` (messages accepted since start) used up 402 "Insufficient balance. You need
@@ -56,18 +56,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
-from wooxy_bulk import sandbox_rules as rules
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.sandbox_rules import SandboxConfig, SandboxState
-
-__all__ = [
-    "RunningSandbox",
-    "SandboxConfig",
-    "SandboxState",
-    "create_app",
-    "running_sandbox",
-    "serve",
-]
+from wooxy_bulk.sandbox import rules
+from wooxy_bulk.sandbox.rules import SandboxConfig, SandboxState
 
 SEND_PATH = "/v3/sms/send"
 _HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"  # the C parser is faster

@@ -225,7 +225,7 @@ class SandboxState:
         return max(self.config.balance - len(self.messages), 0)
 
     def decide(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
-        """Steps 3-7 of wooxy_bulk.sandbox's order (hangs aside): a Rejection, or the message."""
+        """Steps 3-7 of server.py's order (hangs aside): a Rejection, or the message."""
         checked = self._check(token, raw_body)
         if isinstance(checked, Rejection):
             self.rejected[checked.template] += 1
