@@ -65,6 +65,8 @@ class Cap:
 class SendLedger(Protocol):
     """The ledger as the sender uses it, inside the event loop."""
 
+    reserves: bool  # whether reserve() does anything (a frequency cap is set)
+
     async def reserve(self, phone: str) -> str | None:
         """Before a number's first attempt: None if it may be sent (a pending row now counts
         against the cap), else the `suppressed` row's error (over the cap)."""

@@ -36,6 +36,7 @@ class Outcomes:
     ) -> None:
         self.scope, self.campaign, self.cap, self.clock = scope, campaign, cap, clock
         self.monotonic = monotonic
+        self.reserves = cap is not None
         self.reserved: dict[str, int] = {}  # phone -> id of its pending row
         self._inserts: list[Insert] = []
         self._updates: list[tuple[str, str, int]] = []
