@@ -184,7 +184,7 @@ def test_a_ledger_written_by_the_send_path_stops_the_run_when_unwritable(tmp_pat
     """A ledger that cannot be written during a run is a LedgerError (exit 3), naming it."""
     ledger = open_ledger(tmp_path / "ledger.sqlite")
     ledger.db.execute("PRAGMA query_only = 1")
-    with pytest.raises(LedgerError, match="ledger.sqlite: cannot write the ledger"):
+    with pytest.raises(LedgerError, match=r"ledger\.sqlite: cannot write the ledger"):
         ledger.add_optouts([OptOut(A, NOW)])
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import InputError
 
@@ -103,6 +103,10 @@ class Ledger(Protocol):
     def for_sending(
         self, scope: str, campaign: str, cap: Cap | None, clock: Clock
     ) -> SendLedger: ...
+
+    def request_slots(self, key: str, origin: str) -> Any:
+        """The account's request slots across machines (PostgreSQL), or None where the
+        machine's own apply (SQLite)."""
 
     def close(self) -> None: ...
 
