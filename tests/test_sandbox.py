@@ -306,6 +306,8 @@ def test_stats_endpoint_counts_by_outcome() -> None:
         "in_flight": 0,
         "peak_concurrency": 1,
         "balance_left": 4,
+        "methods": {"sms/send": 4, "sms/info": 0, "account/info": 0},
+        "info_ids": {"asked": 0, "largest": 0},
     }
 
 

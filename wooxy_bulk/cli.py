@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import __version__
+from . import __version__, dryrun, scaffold
 from . import optout as optouts
 from .api import WooxyClient, make_http_client
 from .campaign import Campaign, load_campaign
@@ -55,6 +55,7 @@ class RunOptions:
     quiet: bool
     retry_failed: bool
     resend_unknown: bool
+    no_dry_run_check: bool = False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,6 +82,11 @@ def main() -> None:
     "--resend-unknown",
     is_flag=True,
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
+)
+@click.option(
+    "--no-dry-run-check",
+    is_flag=True,
+    help="Send without a dry run of the same plan first.",
 )
 def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
     """Send the campaign described by CAMPAIGN (a YAML file)."""
@@ -109,6 +115,19 @@ def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of HTTP 500s.")
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
+@click.option(
+    "--delivery-delay-s",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds a message stays new before it is delivered or failed.",
+)
+@click.option(
+    "--delivery-fail-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of accepted messages whose delivery fails.",
+)
 @click.option("--seed", type=int, help="Seed for the injected faults.")
 def sandbox_command(
     host: str,
@@ -121,6 +140,8 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    delivery_delay_s: float,
+    delivery_fail_rate: float,
     seed: int | None,
 ) -> None:
     """Serve a local fake of the Wooxy API, for rehearsals and tests."""
@@ -134,6 +155,8 @@ def sandbox_command(
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
         seed=seed,
+        delivery_delay_s=delivery_delay_s,
+        delivery_fail_rate=delivery_fail_rate,
     )
 
     def ready(url: str) -> None:
@@ -248,6 +271,40 @@ def optout_list(as_csv: bool, **where: str | None) -> None:
     click.echo(f"{len(entries)} number(s) on the opt-out list of {ledger.location}", err=True)
 
 
+@main.command("new")
+@click.argument("contacts", type=click.Path(path_type=Path))
+@click.option("--name", help="The campaign's name (default: from the contacts file's name).")
+@click.option("--region", help="Country code of numbers written without one, e.g. GB.")
+def new_command(contacts: Path, name: str | None, region: str | None) -> None:
+    """Write NAME.yaml and NAME.txt.j2 for CONTACTS, guessing its columns."""
+    try:
+        found = _guess(contacts, region)
+        campaign_name = scaffold.campaign_name(contacts, name)
+        files = scaffold.write_files(found, campaign_name, Path.cwd())
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except (KeyboardInterrupt, click.Abort):
+        _fail("interrupted; nothing was written", ExitStatus.INTERRUPTED)
+    click.echo(f"Read {display_path(contacts)}:")
+    click.echo("\n".join(f"  {reason}" for reason in found.reasons))
+    click.echo("Wrote " + " and ".join(display_path(p.name) for p in files))
+    campaign_file = files[0].name
+    click.echo("Next: edit domain (and the message), then:")
+    click.echo(f"  wooxy-bulk run {campaign_file} --dry-run    # see every text; sends nothing")
+    click.echo(f"  wooxy-bulk run {campaign_file} --sandbox    # rehearse against a local fake API")
+    click.echo(f"  wooxy-bulk run {campaign_file}              # send (WOOXY_API_KEY set)")
+
+
+def _guess(contacts: Path, region: str | None) -> scaffold.Guess:
+    try:
+        return scaffold.guess(contacts, region)
+    except scaffold.RegionNeeded:
+        if region or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise
+    asked = click.prompt("Country code of the numbers written without one (e.g. GB)")
+    return scaffold.guess(contacts, asked)
+
+
 def _fail(message: str, status: ExitStatus) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(status)
@@ -266,8 +323,11 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
             suppress(plan.with_status(Status.READY), ledger, scope, *_cap(campaign))
             click.echo(dry_run_summary(plan))
             _write(campaign, plan)
+            dryrun.record(campaign, datetime.now(UTC))
             click.echo(results_line(campaign.results_path))
             return ExitStatus.OK
+        if not (options.sandbox or options.no_dry_run_check):
+            dryrun.check(campaign)
         return _send(campaign, plan, options, api_url, token, ledger)
 
 
