@@ -18,18 +18,25 @@ def from_arguments(
     values: Iterable[str], region: str | None, now: datetime, reason: str, source: str
 ) -> list[OptOut]:
     """One entry a number; an InputError naming every value that is not a valid number."""
-    parser = PhoneParser(region)
+    parser = _parser(region)
     return _entries(((repr(v), v) for v in values), parser, now, reason, source, "")
 
 
 def from_file(path: Path, region: str | None, now: datetime, reason: str) -> list[OptOut]:
     """Every number of a file read like a `suppress` file; an InputError naming each bad row."""
-    parser = PhoneParser(region)
+    parser = _parser(region)
     rows = ((f"row {n}", raw) for n, raw in read_phone_list(path))
     found = _entries(rows, parser, now, reason, display_path(path), f"{display_path(path)}: ")
     if not found:
         raise InputError(f"{display_path(path)}: no phone numbers in the file")
     return found
+
+
+def _parser(region: str | None) -> PhoneParser:
+    try:
+        return PhoneParser(region)
+    except InputError as exc:
+        raise InputError(str(exc).replace("default_region:", "--region:", 1)) from None
 
 
 def _entries(
