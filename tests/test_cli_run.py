@@ -20,7 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
+from conftest import MakeCampaign, cli_env, closed_port, numbers, run_cli, start_cli
 
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 
@@ -338,6 +338,30 @@ def test_injected_faults_end_with_every_row_sent_once(make_campaign: MakeCampaig
     assert stats["peak_concurrency"] <= 10
 
 
+def test_an_unreachable_api_leaves_rows_not_sent_for_a_rerun(make_campaign: MakeCampaign) -> None:
+    """Connection refused: nothing left the machine, so rows are not_sent (not failed), the
+    closing message says a re-run sends them, exit 1; the re-run does."""
+    campaign = make_campaign(4, api={"url": "http://127.0.0.1:9/v3", "max_attempts": 2})
+    out = campaign.parent / "results.csv"
+    refused = f"http://127.0.0.1:{closed_port()}/v3"
+    done = run_cli(
+        "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=refused)
+    )
+    assert done.returncode == 1, done.stderr
+    assert "4 messages never reached the API (see their error); they are not_sent: run again" in (
+        done.stderr
+    )
+    rows = results(out)
+    assert {r["status"] for r in rows} == {"not_sent"}
+    assert rows[0]["error"].startswith("connection refused (gave up after 2 attempts;")
+    with running_sandbox(SandboxConfig()) as box:
+        done = run_cli(
+            "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
+        )
+        assert done.returncode == 0, done.stderr
+        assert accepted(box) == Counter(numbers(4))
+
+
 def test_a_real_send_needs_a_dry_run_of_the_same_plan(make_campaign: MakeCampaign) -> None:
     """No dry run, or contacts changed since: exit 2 and nothing sent; after a dry run, it sends."""
     campaign = make_campaign(5)
@@ -360,3 +384,63 @@ def test_a_real_send_needs_a_dry_run_of_the_same_plan(make_campaign: MakeCampaig
         assert done.returncode == 0, done.stderr
         assert len(box.state.messages) == 6
     assert run_cli("run", campaign, "--sandbox", "--quiet", env=cli_env(key=None)).returncode == 0
+
+
+def test_test_to_sends_the_first_texts_to_one_number_and_leaves_the_campaign_alone(
+    make_campaign: MakeCampaign,
+) -> None:
+    """--test-to: N texts to NUMBER (read as the campaign reads numbers), ids printed; twice."""
+    campaign = make_campaign(5)
+    with running_sandbox(SandboxConfig()) as box:
+        env = cli_env(api_url=box.url)
+        for _ in range(2):  # a second test send is allowed
+            done = run_cli(
+                "run", campaign, "--test-to", "07400 900123", "--test-count", "2", env=env
+            )
+            assert done.returncode == 0, done.stderr
+        sent = [(m["phoneNumber"], m["text"]) for m in box.state.messages]
+        assert (
+            sent
+            == [
+                ("+447400900123", "Hi Name0, spring sale!"),
+                ("+447400900123", "Hi Name1, spring sale!"),
+            ]
+            * 2
+        )
+        ids = [m["sms_id"] for m in box.state.messages]
+        assert all(f"sms_id {i}" in done.stdout for i in ids[2:])  # the last run's ids
+        assert "Test sent: row 2's text to +447400900123" in done.stdout
+        assert not (campaign.parent / "results.csv").exists()
+        assert not (campaign.parent / ".wooxy-bulk" / "test.journal.sqlite").exists()
+        # the campaign still needs its dry run, and then sends every row once
+        assert run_cli("run", campaign, "--dry-run", env=env).returncode == 0
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 0, done.stderr
+        assert len(box.state.messages) == 4 + 5
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--test-to", "12345"], "--test-to: "),
+        (["--test-to", "+447400900123", "--dry-run"], "choose one"),
+    ],
+)
+def test_test_to_mistakes_exit_2(
+    make_campaign: MakeCampaign, args: list[str], expected: str
+) -> None:
+    """A bad test number, or --test-to with --dry-run: exit 2 and nothing sent."""
+    campaign = make_campaign(3)
+    done = run_cli("run", campaign, *args, "--sandbox", env=cli_env(key=None))
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+
+
+def test_test_to_the_sandbox_needs_no_key(make_campaign: MakeCampaign) -> None:
+    """--test-to with --sandbox needs neither a key nor a dry run."""
+    campaign = make_campaign(3)
+    done = run_cli(
+        "run", campaign, "--sandbox", "--test-to", "+447400900123", env=cli_env(key=None)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Test sent: row 2's text to +447400900123: sms_id " in done.stdout

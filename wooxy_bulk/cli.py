@@ -17,17 +17,17 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import __version__, dryrun, scaffold
+from . import __version__, dryrun, scaffold, testsend
 from . import optout as optouts
-from .api import WooxyClient, make_http_client
+from .api import WooxyClient
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
+from .https import LOOPBACK, open_post
 from .journal import Journal
 from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, utc_now
 from .ledger.check import reconcile, suppress
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import make_progress
-from .proxy import LOOPBACK
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
@@ -56,6 +56,8 @@ class RunOptions:
     retry_failed: bool
     resend_unknown: bool
     no_dry_run_check: bool = False
+    test_to: str | None = None
+    test_count: int = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,6 +84,18 @@ def main() -> None:
     "--resend-unknown",
     is_flag=True,
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
+)
+@click.option(
+    "--test-to",
+    metavar="NUMBER",
+    help="Send the first ready row's text to NUMBER only (your phone); the campaign is untouched.",
+)
+@click.option(
+    "--test-count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --test-to: send the first N ready rows' texts.",
 )
 @click.option(
     "--no-dry-run-check",
@@ -311,6 +325,8 @@ def _fail(message: str, status: ExitStatus) -> None:
 
 
 def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+    if options.test_to is not None and options.dry_run:
+        raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
         campaign = campaign.model_copy(update={"results": results})
@@ -326,6 +342,8 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
             dryrun.record(campaign, datetime.now(UTC))
             click.echo(results_line(campaign.results_path))
             return ExitStatus.OK
+        if options.test_to is not None:
+            return _test_send(campaign, plan, options, api_url, token)
         if not (options.sandbox or options.no_dry_run_check):
             dryrun.check(campaign)
         return _send(campaign, plan, options, api_url, token, ledger)
@@ -434,6 +452,32 @@ def _send(
     return _conclusion(plan, report)
 
 
+def _test_send(
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+) -> ExitStatus:
+    number = testsend.recipient(campaign, options.test_to or "")
+    rows = testsend.rows_for(plan, number, options.test_count)
+    started = datetime.now(UTC)
+
+    def journal(index: int) -> Journal:
+        return Journal(testsend.journal_path(campaign), testsend.scope(scope, started, index))
+
+    def shown(row: PlanRow) -> None:
+        outcome = f"sms_id {row.sms_id}" if row.sms_id else row.error
+        click.echo(f"Test {row.status.value}: row {row.row}'s text to {row.phone}: {outcome}")
+
+    with _endpoint(options, api_url) as (url, scope):
+        click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
+        report = run_event_loop(_send_async(campaign, rows, journal, None, url, token, shown))
+    if report.end is End.STOPPED:
+        click.echo(f"Stopped: {report.reason}", err=True)
+        return ExitStatus.STOPPED
+    if report.end is End.INTERRUPTED:
+        return ExitStatus.INTERRUPTED
+    click.echo("The campaign's journal and results are untouched.")
+    return ExitStatus.ROWS_FAILED if report.failed or report.unknown else ExitStatus.OK
+
+
 @contextmanager
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
@@ -457,12 +501,13 @@ def _confirm(summary: str) -> None:
 async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
-    journal: Journal,
-    ledger: SendLedger,
+    journal: Journal | Callable[[int], Journal],
+    ledger: SendLedger | None,
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
 ) -> SendReport:
+    """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -478,24 +523,25 @@ async def _send_async(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
     try:
-        async with make_http_client(
+        async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
-        ) as http:
+        ) as post:
             client = WooxyClient(
-                http,
+                post,
                 url=url,
                 token=token,
                 domain=campaign.domain,
                 from_name=campaign.from_name,
                 tags=campaign.tags,
             )
-            try:
-                return await send_rows(
-                    rows, client, journal, policy, on_row=progress, stop=stop, ledger=ledger
-                )
-            finally:
-                await ledger.aclose()
+            if not isinstance(journal, Journal):
+                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
+            return await send_rows(
+                rows, client, journal, policy, on_row=progress, stop=stop, ledger=ledger
+            )
     finally:
+        if ledger is not None:
+            await ledger.aclose()  # the outcomes noted last
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 
@@ -507,6 +553,12 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
         )
         return ExitStatus.INTERRUPTED
     counts = plan.counts()
+    if report.unreached:
+        click.echo(
+            f"{report.unreached} messages never reached the API (see their error); they are"
+            " not_sent: run again to send them.",
+            err=True,
+        )
     if report.end is End.STOPPED:
         retry = " (add --retry-failed to send the failed rows again)" if report.failed else ""
         click.echo(
@@ -515,7 +567,7 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
             err=True,
         )
         return ExitStatus.STOPPED
-    if counts[Status.FAILED] or counts[Status.UNKNOWN]:
+    if counts[Status.FAILED] or counts[Status.UNKNOWN] or report.unreached:
         return ExitStatus.ROWS_FAILED
     return ExitStatus.OK
 
