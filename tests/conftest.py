@@ -117,6 +117,13 @@ def run_cli(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _slots_in_a_temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The request slots' lock files (slots.py) go to a temporary XDG_CACHE_HOME, for the tests
+    and the CLI processes they start, never to the user's ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 # A real PostgreSQL server for the ledger's tests: a throw-away cluster in a temporary folder,
 # on a free port of 127.0.0.1, started once per session. initdb and pg_ctl refuse to run as
 # root, so as root they run as the `postgres` user.

@@ -26,11 +26,13 @@ from .https import LOOPBACK, open_post
 from .journal import Journal
 from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, utc_now
 from .ledger.check import reconcile, suppress
+from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import make_progress
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
+from .scope import origin
 from .sender import (
     End,
     SendPolicy,
@@ -40,6 +42,7 @@ from .sender import (
     send_rows,
     settled,
 )
+from .slots import LocalSlots, Slots
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
@@ -337,13 +340,13 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
         if options.dry_run:
             scope = _dry_run_scope(campaign)
             suppress(plan.with_status(Status.READY), ledger, scope, *_cap(campaign))
-            click.echo(dry_run_summary(plan))
+            click.echo(dry_run_summary(plan, prices=campaign.prices))
             _write(campaign, plan)
             dryrun.record(campaign, datetime.now(UTC))
             click.echo(results_line(campaign.results_path))
             return ExitStatus.OK
         if options.test_to is not None:
-            return _test_send(campaign, plan, options, api_url, token)
+            return _test_send(campaign, plan, options, api_url, token, ledger)
         if not (options.sandbox or options.no_dry_run_check):
             dryrun.check(campaign)
         return _send(campaign, plan, options, api_url, token, ledger)
@@ -435,13 +438,13 @@ def _send(
         rows = selection.to_send
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
         if rows and not (options.yes or options.sandbox):
-            _confirm(confirmation(campaign, rows, url, selection.skipped))
+            _confirm(confirmation(campaign, plan, rows, url, selection.skipped))
         started = time.monotonic()
         report = SendReport()
         try:
             with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
                 report = run_event_loop(
-                    _send_async(campaign, rows, journal, sending, url, token, progress)
+                    _send_async(campaign, rows, journal, (ledger, sending), url, token, progress)
                 )
         except asyncio.CancelledError:
             report.end = End.INTERRUPTED
@@ -453,7 +456,7 @@ def _send(
 
 
 def _test_send(
-    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str, ledger: Ledger
 ) -> ExitStatus:
     number = testsend.recipient(campaign, options.test_to or "")
     rows = testsend.rows_for(plan, number, options.test_count)
@@ -468,7 +471,9 @@ def _test_send(
 
     with _endpoint(options, api_url) as (url, scope):
         click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
-        report = run_event_loop(_send_async(campaign, rows, journal, None, url, token, shown))
+        report = run_event_loop(
+            _send_async(campaign, rows, journal, (ledger, None), url, token, shown)
+        )
     if report.end is End.STOPPED:
         click.echo(f"Stopped: {report.reason}", err=True)
         return ExitStatus.STOPPED
@@ -502,12 +507,15 @@ async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
     journal: Journal | Callable[[int], Journal],
-    ledger: SendLedger | None,
+    ledgers: tuple[Ledger, SendLedger | None],
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
 ) -> SendReport:
-    """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
+    """Send `rows` with the campaign's client and policy; a journal factory makes a test send.
+    The ledger gives the account's request slots (PostgreSQL: across machines; else this
+    machine's); its send side (none for a test send) reserves and records each message."""
+    ledger, sending = ledgers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -522,6 +530,7 @@ async def _send_async(
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
+    slots: Slots = ledger.request_slots(token, origin(url)) or LocalSlots.for_account(token, url)
     try:
         async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
@@ -535,13 +544,26 @@ async def _send_async(
                 tags=campaign.tags,
             )
             if not isinstance(journal, Journal):
-                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
+                return await testsend.send_tests(
+                    rows, client, journal, policy, on_row=progress, slots=slots
+                )
             return await send_rows(
-                rows, client, journal, policy, on_row=progress, stop=stop, ledger=ledger
+                rows,
+                client,
+                journal,
+                policy,
+                on_row=progress,
+                stop=stop,
+                slots=slots,
+                ledger=sending,
             )
     finally:
-        if ledger is not None:
-            await ledger.aclose()  # the outcomes noted last
+        if isinstance(slots, PostgresSlots):
+            await slots.aclose()  # the database lets every slot of the connection go
+        else:
+            slots.close()
+        if sending is not None:
+            await sending.aclose()  # the outcomes noted last
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 

@@ -9,6 +9,7 @@ a worker that has no next message to begin at once commits before it awaits anyt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .errors import WooxyBulkError
 from .journal import Entry, Journal, JState
 from .ledger import SendLedger
 from .plan import PlanRow, Status
+from .slots import Slots
 
 T = TypeVar("T")
 
@@ -131,11 +133,12 @@ class _Run:
         policy: SendPolicy,
         on_row: Callable[[PlanRow], None],
         stop: asyncio.Event,
+        slots: Slots | None,
         ledger: SendLedger | None,
     ) -> None:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
-        self.ledger = ledger
+        self.slots, self.ledger = slots, ledger
         self.on_row, self.stop = on_row, stop
         self.report = SendReport()
         self.streak = 0
@@ -158,9 +161,10 @@ class _Run:
             return None
         reached = False  # whether an attempt got an answer from the API (so it may count)
         for attempt in range(1, self.policy.max_attempts + 1):
-            self.journal.begin(row.phone, row.row, row.text)
             try:
-                answer = await self.client.send(row.phone, row.text)
+                async with self._slot():
+                    self.journal.begin(row.phone, row.row, row.text)
+                    answer = await self.client.send(row.phone, row.text)
             except asyncio.CancelledError:
                 self._settle(
                     row, Status.UNKNOWN, error="interrupted while its request was in flight"
@@ -182,6 +186,10 @@ class _Run:
                 self._to_ledger(row.phone, JState.NOT_SENT)
                 return None
         return None
+
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """One of the account's slots, held while the request is in flight."""
+        return self.slots.slot() if self.slots is not None else contextlib.nullcontext()
 
     async def _reserve(self, row: PlanRow) -> bool:
         """The frequency cap's last word, just before the first attempt: False if the number is
@@ -268,15 +276,17 @@ async def send_rows(
     *,
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: asyncio.Event | None = None,
+    slots: Slots | None = None,
     ledger: SendLedger | None = None,
 ) -> SendReport:
     """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
 
-    Setting `stop` stops starting requests; those in flight finish (bounded by the client's
-    timeout). Rows not reached stay not_sent. The `ledger` (when given) records every outcome
-    and, with a frequency cap, reserves each number just before its first attempt.
+    Each request holds one of `slots` while in flight (the account's limit, shared with other
+    processes). Setting `stop` stops starting requests; those in flight finish (bounded by the
+    client's timeout). Rows not reached stay not_sent. The `ledger` (when given) records every
+    outcome and, with a frequency cap, reserves each number just before its first attempt.
     """
-    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), ledger)
+    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, ledger)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
     try:
         await asyncio.gather(*workers)
