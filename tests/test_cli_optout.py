@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,64 @@ def test_the_cap_holds_across_two_campaigns_sent_at_once(
     assert again.returncode == 0
     rows = result_rows(tmp_path / "one-results.csv")
     assert {r["status"] for r in rows.values()} <= {"sent", "suppressed"}
+
+
+def machine(env: dict[str, str], number: int) -> dict[str, str]:
+    """`env` as on another machine: a cache folder (the local request slots) of its own."""
+    folder = Path(env.get("XDG_CACHE_HOME", "/tmp")) / f"machine-{number}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return {**env, "XDG_CACHE_HOME": str(folder)}
+
+
+def test_two_runs_on_one_account_share_ten_requests(tmp_path: Path, ledger_option: str) -> None:
+    """Two campaigns sent at once on one API key, 10 workers each, against one sandbox: never
+    more than 10 requests in flight together, none refused, every message sent once. With
+    PostgreSQL, each run has a cache folder of its own (its own machine's lock files, as on two
+    machines): the database alone shares the 10."""
+    env = {**cli_env(), "WOOXY_LEDGER": ledger_option}
+    postgres = ledger_option.startswith("postgresql")
+    campaigns = [
+        write_campaign(tmp_path, "left", numbers(120)),
+        write_campaign(tmp_path, "right", numbers(120, start=447400200000)),
+    ]
+    with running_sandbox(SandboxConfig(tokens=("sandbox",), latency_ms=30)) as box:
+        env["WOOXY_API_URL"] = box.url
+        procs = [
+            start_cli("run", c, "--yes", "--quiet", "--no-dry-run-check",
+                      env=machine(env, i) if postgres else env)
+            for i, c in enumerate(campaigns)
+        ]  # fmt: skip
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        stats = box.state.stats()
+    assert len(box.state.messages) == 240
+    assert stats["throttled"] == 0
+    assert 8 <= stats["peak_concurrency"] <= 10
+
+
+def test_a_killed_runs_slots_are_released(tmp_path: Path, postgres_url: str) -> None:
+    """A run killed (SIGKILL) mid-send holds no slot afterwards: the next run on the account,
+    sharing the PostgreSQL ledger, sends at full speed."""
+    env = {**cli_env(), "WOOXY_LEDGER": postgres_url}
+    first = write_campaign(tmp_path, "first", numbers(2000))
+    second = write_campaign(tmp_path, "second", numbers(200, start=447400300000))
+    with running_sandbox(SandboxConfig(tokens=("sandbox",), latency_ms=40)) as box:
+        env["WOOXY_API_URL"] = box.url
+        proc = start_cli("run", first, "--yes", "--quiet", "--no-dry-run-check", env=env)
+        deadline = time.monotonic() + 60
+        while len(box.state.messages) < 50:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait()
+        before = len(box.state.messages)
+        started = time.monotonic()
+        done = run_cli("run", second, "--yes", "--quiet", "--no-dry-run-check",
+                       env=machine(env, 2))  # fmt: skip
+        elapsed = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert len(box.state.messages) - before == 200
+    # 200 messages at 40 ms over 10 slots take ~0.8 s; with slots lost, they would take far
+    # longer (or never end).
+    assert elapsed < 30
