@@ -37,12 +37,15 @@ def send(
     timeout_s: float = 10,
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: Callable[[], asyncio.Event] | None = None,
+    slots: LocalSlots | None = None,
 ) -> SendReport:
     async def main() -> SendReport:
         event = stop() if stop else None
         async with open_post(timeout_s=timeout_s, concurrency=policy.concurrency) as post:
             client = WooxyClient(post, url=url, token=token, domain="shop.example.com")
-            return await send_rows(rows, client, journal, policy, on_row=on_row, stop=event)
+            return await send_rows(
+                rows, client, journal, policy, on_row=on_row, stop=event, slots=slots
+            )
 
     return asyncio.run(main())
 
@@ -349,14 +352,8 @@ def test_a_cancelled_send_commits_what_was_in_flight_as_unknown(journal: Journal
 def test_every_request_holds_a_slot(journal: Journal, tmp_path: Path) -> None:
     """With 3 slots shared, 10 workers never have more than 3 requests at the sandbox at once."""
     slots = LocalSlots(tmp_path / "slots", count=3)
-
-    async def main() -> SendReport:
-        async with open_post(timeout_s=10, concurrency=10) as post:
-            client = WooxyClient(post, url=box.url, token="sandbox", domain="shop.example.com")
-            return await send_rows(rows_for(numbers(60)), client, journal, FAST, slots=slots)
-
     with running_sandbox(SandboxConfig(latency_ms=10)) as box:
-        report = asyncio.run(main())
+        report = send(rows_for(numbers(60)), box.url, journal, slots=slots)
         peak = box.state.stats()["peak_concurrency"]
     slots.close()
     assert report.sent == 60
