@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+
+from benchmarks import postgres
 
 # Valid UK mobile numbers (the SPEC's 07700 900xxx range is Ofcom's fictional range, which
 # libphonenumber rightly calls invalid).
@@ -124,83 +122,24 @@ def _slots_in_a_temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> Non
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
 
 
-# A real PostgreSQL server for the ledger's tests: a throw-away cluster in a temporary folder,
-# on a free port of 127.0.0.1, started once per session. initdb and pg_ctl refuse to run as
-# root, so as root they run as the `postgres` user.
-POSTGRES_PASSWORD = "pg-secret-4711"
-_PG_BIN = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
-
-
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    return next((d for d in _PG_BIN if (d / "pg_ctl").exists() and (d / "initdb").exists()), None)
-
-
-@dataclass
-class PostgresServer:
-    """A running throw-away PostgreSQL cluster; `url()` makes a fresh database."""
-
-    port: int
-    admin: str
-
-    def url(self, dbname: str) -> str:
-        return f"postgresql://postgres:{POSTGRES_PASSWORD}@127.0.0.1:{self.port}/{dbname}"
+# A real PostgreSQL server for the ledger's tests (benchmarks/postgres.py), started once per
+# session; each test that asks for `postgres_url` gets a new database on it.
+POSTGRES_PASSWORD = postgres.PASSWORD
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """Start a PostgreSQL cluster for the session (skips only where no server binary exists)."""
-    bindir = _postgres_bin()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    folder = Path(tempfile.mkdtemp(prefix="wooxy-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        pwd.getpwnam("postgres")  # KeyError: no postgres user to run the server as
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(folder, "postgres")
-    data, socket_dir = folder / "data", folder
-    secret = folder / "pw"
-    secret.write_text(POSTGRES_PASSWORD)
-    if as_user:
-        shutil.chown(secret, "postgres")
-    quiet = {"check": True, "capture_output": True}
-    subprocess.run(
-        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--no-sync",
-         f"--pwfile={secret}", "--auth-host=scram-sha-256", "--auth-local=trust"],
-        **quiet,
-    )  # fmt: skip
-    port = closed_port()
-    options = (
-        f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    log = folder / "server.log"
-    subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log),
-         "-w", "-t", "60", "start"],
-        **quiet,
-    )  # fmt: skip
+def postgres_server() -> Iterator[postgres.Server]:
+    """A throw-away PostgreSQL cluster (skips only where no server binary exists)."""
     try:
-        yield PostgresServer(port, f"host={socket_dir} port={port} user=postgres dbname=postgres")
-    finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+        with postgres.throwaway_server() as server:
+            yield server
+    except postgres.Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+def postgres_url(postgres_server: postgres.Server) -> Iterator[str]:
     """The URL (with its password) of a new, empty database on the session's server."""
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.admin, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield postgres_server.url(name)
-    with psycopg.connect(postgres_server.admin, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    url = postgres_server.create()
+    yield url
+    postgres_server.drop(url)

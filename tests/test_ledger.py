@@ -201,3 +201,42 @@ def test_which_ledger(explicit, env, campaign, expected, monkeypatch) -> None:
     """--ledger, then WOOXY_LEDGER, then the campaign's, then the folder's default."""
     monkeypatch.setenv("WOOXY_LEDGER", env)
     assert choose(explicit, campaign, Path("/f")) == expected
+
+
+def test_a_reservation_waits_for_one_in_progress(location: str | Path) -> None:
+    """While another campaign's reservation of a number is open (its transaction holds the
+    number), a second waits for it, then counts its row: two campaigns never both pass."""
+    import threading
+
+    open_ledger(location).close()
+    if isinstance(location, Path):
+        import sqlite3
+
+        other = sqlite3.connect(location, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        insert = "INSERT INTO sends (scope, phone, campaign, state, sent_at) VALUES (?,?,?,?,?)"
+        other.execute(insert, ("scope", A, "other", "pending", NOW.isoformat()))
+    else:
+        import psycopg
+
+        other = psycopg.connect(location)
+        other.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s || chr(10) || %s, 0))",
+            ("scope", A),
+        )
+        other.execute(
+            "INSERT INTO wooxy_bulk.sends (scope, phone, campaign, state, sent_at)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            ("scope", A, "other", "pending", NOW),
+        )
+    found: list[dict[str, str]] = []
+    second = threading.Thread(
+        target=lambda: found.append(send(location, "mine", [A], NOW, Cap(1, 24)))
+    )
+    second.start()
+    second.join(timeout=1.0)
+    assert second.is_alive(), "the second reservation did not wait for the first"
+    other.commit()
+    second.join(timeout=30)
+    assert found == [{A: "frequency cap: 1 message in the last 24 hours (at most 1), from other"}]
+    other.close()

@@ -48,6 +48,8 @@ class PostgresSlots:
         self._held: set[int] = set()
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._guard: asyncio.Lock | None = None
+        self._releases: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -55,12 +57,26 @@ class PostgresSlots:
         try:
             yield
         finally:
-            await self.release(index)
+            self._release_soon(index)
+
+    def _release_soon(self, index: int) -> None:
+        """Let the slot go without making the request's worker wait for the round trip (it
+        stays out of this process's free slots until the database has it back)."""
+        task = asyncio.get_running_loop().create_task(self.release(index))
+        self._releases.add(task)
+        task.add_done_callback(self._released)
+
+    def _released(self, task: asyncio.Task[None]) -> None:
+        self._releases.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._failure = task.exception()
 
     async def acquire(self) -> int:
         """Take a free slot, polling (with growing, jittered pauses) while all are taken."""
         wait = _WAIT_FIRST_S
         while True:
+            if self._failure is not None:
+                raise self._failure
             row = await self._query(_TAKE, lambda: (self._free(), self.account))
             if row is not None:
                 self._held.add(row[0])
@@ -98,6 +114,7 @@ class PostgresSlots:
 
     async def aclose(self) -> None:
         """Close the connection: every slot still held goes with it."""
+        await asyncio.gather(*self._releases, return_exceptions=True)
         if self._conn is not None:
             await self._conn.close()
             self._conn = None

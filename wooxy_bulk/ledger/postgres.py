@@ -49,6 +49,27 @@ _MIGRATIONS = [
         reason text NOT NULL DEFAULT '',
         source text NOT NULL DEFAULT ''
     );
+    -- One round trip a reservation: write the outcomes noted since the last one (confirmed:
+    -- ids, states, sms_ids; released: ids), lock the number for the transaction, count (a
+    -- volatile function's statements each see what was committed before them, so the second of
+    -- two campaigns reserving one number counts the first's row), insert if under the cap.
+    CREATE FUNCTION wooxy_bulk.reserve(
+        p_scope text, p_phone text, p_campaign text, p_since timestamptz, p_now timestamptz,
+        p_cap integer, p_ids bigint[], p_states text[], p_sms_ids text[], p_released bigint[],
+        OUT prior bigint, OUT names text, OUT reserved bigint
+    ) LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        UPDATE wooxy_bulk.sends s SET state = o.state, sms_id = o.sms_id
+        FROM unnest(p_ids, p_states, p_sms_ids) AS o(id, state, sms_id) WHERE s.id = o.id;
+        DELETE FROM wooxy_bulk.sends WHERE id = ANY(p_released);
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_scope || chr(10) || p_phone, 0));
+        SELECT count(*), string_agg(DISTINCT campaign, ',') INTO prior, names
+        FROM wooxy_bulk.sends WHERE scope = p_scope AND phone = p_phone AND sent_at >= p_since;
+        IF prior < p_cap THEN
+            INSERT INTO wooxy_bulk.sends (scope, phone, campaign, state, sent_at)
+            VALUES (p_scope, p_phone, p_campaign, 'pending', p_now) RETURNING id INTO reserved;
+        END IF;
+    END $$;
     """,
 ]
 
@@ -60,19 +81,7 @@ _OVER_CAP = """
 SELECT phone, count(*), string_agg(DISTINCT campaign, ',') FROM wooxy_bulk.sends
 WHERE scope = %s AND sent_at >= %s GROUP BY phone HAVING count(*) >= %s
 """
-_LOCK_NUMBER = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-_RESERVE = """
-WITH prior AS (
-    SELECT count(*) AS n, string_agg(DISTINCT campaign, ',') AS names FROM wooxy_bulk.sends
-    WHERE scope = %(scope)s AND phone = %(phone)s AND sent_at >= %(since)s
-), reserved AS (
-    INSERT INTO wooxy_bulk.sends (scope, phone, campaign, state, sent_at)
-    SELECT %(scope)s, %(phone)s, %(campaign)s, 'pending', %(now)s FROM prior
-    WHERE prior.n < %(cap)s
-    RETURNING id
-)
-SELECT prior.n, prior.names, (SELECT id FROM reserved) FROM prior
-"""
+_RESERVE = "SELECT * FROM wooxy_bulk.reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 class Secrets:
@@ -245,22 +254,17 @@ class PostgresSending(Outcomes):
         if self.cap is None:
             return None
         now = self.clock()
-        params = {
-            "scope": self.scope,
-            "phone": phone,
-            "campaign": self.campaign,
-            "since": self.cap.since(now),
-            "now": now,
-            "cap": self.cap.messages,
-        }
         try:
             async with self._guard():
                 conn = await self._connection()
-                async with conn.transaction():
-                    await self._write(conn)
-                    await conn.execute(_LOCK_NUMBER, (f"wooxy-bulk\n{self.scope}\n{phone}",))
-                    cursor = await conn.execute(_RESERVE, params)
-                    count, names, row = await cursor.fetchone() or (0, "", None)
+                inserts, updates, released = self.take()
+                if inserts:  # none when every message is reserved first, as the sender does
+                    await conn.cursor().executemany(_INSERT_SEND, inserts)
+                ids, states, sms_ids = ([u[i] for u in updates] for i in (2, 0, 1))
+                params = (self.scope, phone, self.campaign, self.cap.since(now), now)
+                params += (self.cap.messages, ids, states, sms_ids, released)
+                cursor = await conn.execute(_RESERVE, params, prepare=True)
+                count, names, row = await cursor.fetchone() or (0, "", None)
         except psycopg.Error as exc:
             self.ledger._fail(exc)
         if row is None:
