@@ -84,6 +84,14 @@ def test_import_reads_a_file_like_a_suppress_file(tmp_path: Path) -> None:
     bad.write_text(f"phone\n{C}\nnot-a-number\n", encoding="utf-8")
     code, out = optout("import", str(bad), "--ledger", str(tmp_path / "l"))
     assert code == 2 and "bad.csv: row 3: 'not-a-number' is not a phone number" in out
+    crm = tmp_path / "crm.csv"  # no phone header: the column holding the numbers is read
+    crm.write_text(f"email,contact\na@b.example,{C}\n", encoding="utf-8")
+    code, out = optout("import", str(crm), "--ledger", str(tmp_path / "l"))
+    assert code == 0 and out.startswith("1 number(s) added")
+    emails = tmp_path / "emails.csv"
+    emails.write_text("email\na@b.example\n", encoding="utf-8")
+    code, out = optout("import", str(emails), "--ledger", str(tmp_path / "l"))
+    assert code == 2 and "emails.csv: yields no phone numbers" in out
 
 
 def test_which_ledger_the_command_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

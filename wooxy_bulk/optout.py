@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from .contacts import read_phone_list
 from .errors import InputError, RowError, display_path
 from .ledger import OptOut
 from .phones import PhoneParser
+from .suppression import read_numbers
 
 MAX_LISTED = 20
 
@@ -19,17 +19,27 @@ def from_arguments(
 ) -> list[OptOut]:
     """One entry a number; an InputError naming every value that is not a valid number."""
     parser = _parser(region)
-    return _entries(((repr(v), v) for v in values), parser, now, reason, source, "")
+    entries: dict[str, OptOut] = {}
+    errors: list[str] = []
+    for raw in values:
+        try:
+            phone = parser.parse(raw)
+        except RowError as exc:
+            errors.append(str(exc))
+            continue
+        entries.setdefault(phone, OptOut(phone, now, reason, source))
+    _refuse(errors)
+    return list(entries.values())
 
 
 def from_file(path: Path, region: str | None, now: datetime, reason: str) -> list[OptOut]:
-    """Every number of a file read like a `suppress` file; an InputError naming each bad row."""
-    parser = _parser(region)
-    rows = ((f"row {n}", raw) for n, raw in read_phone_list(path))
-    found = _entries(rows, parser, now, reason, display_path(path), f"{display_path(path)}: ")
-    if not found:
-        raise InputError(f"{display_path(path)}: no phone numbers in the file")
-    return found
+    """Every number of a file read as a `suppress` file is (its phone columns, else the one
+    holding the most numbers; a value with two readings gives both); an InputError naming each
+    bad row."""
+    numbers, bad = read_numbers(path, _parser(region))
+    where = display_path(path)
+    _refuse([f"{where}: row {row}: {error}" for row, error in bad])
+    return [OptOut(phone, now, reason, where) for phone in sorted(numbers)]
 
 
 def _parser(region: str | None) -> PhoneParser:
@@ -39,27 +49,11 @@ def _parser(region: str | None) -> PhoneParser:
         raise InputError(str(exc).replace("default_region:", "--region:", 1)) from None
 
 
-def _entries(
-    values: Iterable[tuple[str, str]],
-    parser: PhoneParser,
-    now: datetime,
-    reason: str,
-    source: str,
-    prefix: str,
-) -> list[OptOut]:
-    entries: dict[str, OptOut] = {}
-    errors: list[str] = []
-    for where, raw in values:
-        try:
-            phone = parser.parse(raw)
-        except RowError as exc:
-            errors.append(f"{prefix}{where}: {exc}" if prefix else str(exc))
-            continue
-        entries.setdefault(phone, OptOut(phone, now, reason, source))
+def _refuse(errors: list[str]) -> None:
+    """An InputError listing `errors` (the first MAX_LISTED), if there are any."""
     if errors:
         shown = errors[:MAX_LISTED]
         if len(errors) > MAX_LISTED:
             shown.append(f"… and {len(errors) - MAX_LISTED} more")
         advice = "fix or remove them (give --region for numbers without a country code)"
         raise InputError("\n".join([*shown, f"nothing was changed: {advice}"]))
-    return list(entries.values())
