@@ -571,7 +571,9 @@ def test_the_dry_run_names_what_makes_texts_ucs_2_and_what_they_cost(
     sheet = list(book["Results"].values) if "Results" in book else list(book.worksheets[0].values)
     at = sheet[0].index("note")
     assert sheet[2][at] == "UCS-2 because of Ł U+0141 ×1, ’ U+2019 ×1"
-    summary = [r for r in book["Summary"].values if r and r[0] in ("country", "GB", "FR", "all countries")]
+    summary = [
+        r for r in book["Summary"].values if r and r[0] in ("country", "GB", "FR", "all countries")
+    ]
     assert [r[:4] for r in summary[-4:]] == [
         ("country", "messages", "segments", "est. cost"),
         ("GB", 2, 4, 0.14),
