@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .delivery import label
+from .errors import located
+from .estimate import estimate
 from .plan import Plan, PlanRow, Status
 from .report import error_kind
 
@@ -65,12 +68,36 @@ _ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EXCEL_MAX_TEXT = 32767  # UTF-16 units
 _ROWS_PER_CHUNK = 2000
+XLSX_MAX_ROWS = 1_048_576  # rows in one sheet of Excel and LibreOffice, the header included
 
 
 def header(plan: Plan) -> list[str]:
     """The input's columns (renamed where they clash with ours), then the result columns."""
     ours = set(RESULT_COLUMNS)
     return [f"{c} (input)" if c in ours else c for c in plan.columns] + list(RESULT_COLUMNS)
+
+
+def check_writable(path: Path, rows: int) -> None:
+    """Refuse, before anything is sent, a results file that cannot be written or cannot hold
+    ``rows`` data rows: the outcomes would otherwise be known only to the journal."""
+    if path.suffix.lower() == ".xlsx" and rows + 1 > XLSX_MAX_ROWS:
+        raise located(
+            path,
+            f"{rows:,} rows do not fit in an XLSX sheet (at most {XLSX_MAX_ROWS - 1:,} below the"
+            " header): write the results as .csv (the results key, or --results NAME.csv)",
+        )
+    if path.is_dir():
+        raise located(path, "is a folder: give a results file name ending in .xlsx or .csv")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise located(
+            path,
+            f"the results cannot be written here ({exc.strerror}): pick another file with"
+            " --results or the results key",
+        ) from None
 
 
 def write_results(path: Path, plan: Plan) -> None:
@@ -269,6 +296,30 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, plan: Plan) -> None:
         y += 1
         sheet.write_string(y, 0, text)
         sheet.write_number(y, 1, count)
+    _cost_summary(sheet, bold, plan, y + 2)
+
+
+def _cost_summary(sheet: Any, bold: Any, plan: Plan, y: int) -> None:
+    """Messages, segments and the estimated cost by country of what was (or would be) sent."""
+    costed = estimate(plan.with_status(*_COSTED), plan.prices)
+    titles = ["country", "messages", "segments"] + (["est. cost"] if costed.costs else [])
+    for x, title in enumerate(titles):
+        sheet.write_string(y, x, title, bold)
+    for country, segments in sorted(costed.segments.items(), key=lambda kv: (-kv[1], kv[0])):
+        y += 1
+        sheet.write_string(y, 0, country)
+        sheet.write_number(y, 1, costed.messages[country])
+        sheet.write_number(y, 2, segments)
+        if costed.costs is not None:
+            sheet.write_number(y, 3, round(costed.costs[country], 4))
+    sheet.write_string(y + 1, 0, "all countries", bold)
+    sheet.write_number(y + 1, 1, sum(costed.messages.values()), bold)
+    sheet.write_number(y + 1, 2, costed.total_segments, bold)
+    if costed.total_cost is not None:
+        sheet.write_number(y + 1, 3, round(costed.total_cost, 4), bold)
+
+
+_COSTED = (Status.READY, Status.SENT, Status.UNKNOWN)  # what was, may have been or would be sent
 
 
 def _delivery_summary(
