@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +19,13 @@ import click
 from . import __version__, dryrun, scaffold, testsend
 from .api import WooxyClient, make_http_client
 from .campaign import Campaign, load_campaign
+from .delivery import CheckReport, Watch, check_deliveries, figures, recorder, sent_words
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
-from .progress import make_progress
+from .progress import Tally, make_progress
 from .proxy import LOOPBACK
-from .report import closing_summary, confirmation, dry_run_summary, results_line
+from .report import closing_summary, confirmation, delivery_line, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
@@ -173,6 +174,46 @@ def sandbox_command(
     except WooxyBulkError as exc:
         _fail(str(exc), exc.exit_status)
     click.echo("Sandbox stopped.")
+
+
+@main.command("status")
+@click.argument("campaign_file", metavar="CAMPAIGN", type=click.Path(path_type=Path))
+@click.option(
+    "--watch", is_flag=True, help="Ask again every --interval seconds until nothing is pending."
+)
+@click.option(
+    "--interval",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between checks with --watch.",
+)
+@click.option(
+    "--timeout",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds after which --watch stops asking.",
+)
+@click.option("--results", type=click.Path(path_type=Path), help="Results file (.xlsx or .csv).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
+def status_command(
+    campaign_file: Path,
+    watch: bool,
+    interval: float,
+    timeout: float,
+    results: Path | None,
+    quiet: bool,
+) -> None:
+    """Fetch the delivery status of the campaign's sent messages into its results."""
+    watching = Watch(interval_s=interval, timeout_s=timeout) if watch else None
+    try:
+        status = _status(campaign_file, results, watching, quiet)
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except KeyboardInterrupt:
+        _fail("interrupted; the statuses fetched so far are kept", ExitStatus.INTERRUPTED)
+    sys.exit(status)
 
 
 @main.command("new")
@@ -407,6 +448,112 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
         )
         return ExitStatus.STOPPED
     if counts[Status.FAILED] or counts[Status.UNKNOWN]:
+        return ExitStatus.ROWS_FAILED
+    return ExitStatus.OK
+
+
+def _status(path: Path, results: Path | None, watch: Watch | None, quiet: bool) -> ExitStatus:
+    campaign = load_campaign(path)
+    if results is not None:
+        campaign = campaign.model_copy(update={"results": results})
+    token, url = _api_key(), _api_url(campaign)
+    plan = prepare(campaign)
+    with Journal(campaign.journal_path, url.lower()) as journal:  # the scope, as `run` has it
+        select(plan.rows, journal.entries())
+        try:
+            report = _check_statuses(campaign, plan, journal, url, token, watch, quiet)
+        finally:
+            _write(campaign, plan)
+    click.echo(delivery_line(plan))
+    click.echo(results_line(campaign.results_path))
+    return _status_conclusion(report, watch)
+
+
+def _check_statuses(
+    campaign: Campaign,
+    plan: Plan,
+    journal: Journal,
+    url: str,
+    token: str,
+    watch: Watch | None,
+    quiet: bool,
+) -> CheckReport:
+    """Ask the delivery status of the plan's sent rows (journal and rows updated per batch)."""
+    words, by_id = sent_words(plan.rows)
+    tallies: list[Tally] = []
+
+    def on_round(ids: int) -> None:
+        if tallies:
+            tallies.pop().close()
+        tallies.append(Tally(ids, unit="id", quiet=quiet, stream=sys.stderr))
+
+    def on_batch(count: int) -> None:
+        tallies[-1].advance(count, figures(words))
+
+    record = recorder(journal, by_id, lambda: datetime.now(UTC), on_batch)
+    policy = SendPolicy(
+        concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
+    )
+
+    async def check() -> CheckReport:
+        async with _stop_on_signals() as stop, _api(campaign, url, token) as api:
+            return await check_deliveries(
+                words, api, policy, record=record, stop=stop, watch=watch, on_round=on_round
+            )
+
+    try:
+        return run_event_loop(check())
+    except asyncio.CancelledError:
+        return CheckReport(end=End.INTERRUPTED)
+    finally:
+        for tally in tallies:
+            tally.close()
+
+
+@asynccontextmanager
+async def _api(campaign: Campaign, url: str, token: str) -> AsyncIterator[Api]:
+    """The API at `url` over one HTTP session, for the campaign's timeout and concurrency."""
+    async with open_post(
+        timeout_s=campaign.api.timeout_s, concurrency=campaign.api.concurrency
+    ) as post:
+        yield Api(post, url=url, token=token)
+
+
+@asynccontextmanager
+async def _stop_on_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by Ctrl-C or SIGTERM (stop starting requests); a second one cancels the
+    task (stop waiting for those in flight)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        if stop.is_set() and task is not None:
+            task.cancel()
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt)
+    try:
+        yield stop
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _status_conclusion(report: CheckReport, watch: Watch | None) -> ExitStatus:
+    if report.end is End.INTERRUPTED:
+        click.echo("Interrupted: the statuses fetched so far are kept.", err=True)
+        return ExitStatus.INTERRUPTED
+    if report.end is End.STOPPED:
+        click.echo(f"Stopped: {report.reason}", err=True)
+        return ExitStatus.STOPPED
+    if report.gave_up:
+        click.echo(
+            f"{report.gave_up} requests got no answer after every attempt (the last:"
+            f" {report.last_error}); run status again to ask for them.",
+            err=True,
+        )
         return ExitStatus.ROWS_FAILED
     return ExitStatus.OK
 
