@@ -19,6 +19,7 @@ from .errors import ExitStatus, WooxyBulkError
 from .https import PostError
 
 ACCOUNT_PATH = "/account/info"
+KEY_VARIABLE = "WOOXY_API_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ async def read_account(api: InfoApi) -> Account:
         status, content, headers = await api.post(ACCOUNT_PATH, {})
     except PostError as exc:
         if exc.fatal:
-            raise AccountError(str(exc)) from None
+            raise AccountError(_refused(str(exc))) from None
         raise AccountUnavailable(str(exc)) from None
     payload = json_object(content)
     if payload is not None and payload.get("result") is True:
@@ -62,8 +63,12 @@ async def read_account(api: InfoApi) -> Account:
         return account
     answer = classify(status, content, headers, api.redact)
     if answer.outcome is Outcome.FATAL:
-        raise AccountError(answer.error)
+        raise AccountError(_refused(answer.error))
     raise AccountUnavailable(answer.error)
+
+
+def _refused(error: str) -> str:
+    return f"reading the account: {error}; nothing was sent (check {KEY_VARIABLE} and the account)"
 
 
 def _account(payload: dict[str, Any]) -> Account | None:

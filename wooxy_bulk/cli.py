@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__, dryrun, scaffold, testsend
+from .account import Account, AccountUnavailable, read_account
 from .api import Api, WooxyClient
 from .campaign import Campaign, load_campaign
 from .delivery import CheckReport, Watch, check_deliveries, figures, recorder, sent_words
@@ -33,6 +34,7 @@ from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_ro
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
 SANDBOX_TOKEN = "sandbox"
+REHEARSAL = SandboxConfig(tokens=(SANDBOX_TOKEN,))  # the sandbox `run --sandbox` starts
 
 
 @dataclass(frozen=True)
@@ -327,8 +329,12 @@ def _send(
             limit=options.limit,
         )
         rows = selection.to_send
-        if rows and not (options.yes or options.sandbox):
-            _confirm(confirmation(campaign, rows, url, selection.skipped))
+        if rows:
+            _account, account_line = _read_account(campaign, url, token)
+            if options.yes or options.sandbox:
+                click.echo(account_line)
+            else:
+                _confirm(confirmation(campaign, rows, url, selection.skipped, account_line))
         started = time.monotonic()
         report = SendReport()
         try:
@@ -339,8 +345,44 @@ def _send(
         finally:
             _write(campaign, plan)
         elapsed = time.monotonic() - started
+        if options.sandbox and report.end is End.FINISHED and report.sent:
+            _rehearsal_check(campaign, plan, journal, url, token, time.monotonic())
     click.echo(closing_summary(plan, elapsed, report.sent, campaign.results_path))
+    if options.sandbox and report.sent:
+        click.echo(delivery_line(plan))
     return _conclusion(plan, report)
+
+
+def _read_account(campaign: Campaign, url: str, token: str) -> tuple[Account | None, str]:
+    """The account before a send, and its line for the confirmation or the run's first lines.
+
+    An account error raises AccountError (exit 3, nothing sent); a call that fails is said, and
+    the send goes on (its own "Insufficient balance" answer would still stop it).
+    """
+
+    async def read() -> Account:
+        async with _api(campaign, url, token) as api:
+            return await read_account(api)
+
+    try:
+        account = run_event_loop(read())
+    except AccountUnavailable as exc:
+        return None, f"Account:     could not be read ({exc}); sending anyway"
+    return account, f"Account:     {account.name or '(no name)'}, balance {account.balance:.2f}"
+
+
+def _rehearsal_check(
+    campaign: Campaign, plan: Plan, journal: Journal, url: str, token: str, sent_at: float
+) -> None:
+    """`run --sandbox` ends with one status check, once the sandbox's delivery delay has passed
+    (so the rehearsal's results show delivered and failed, not pending)."""
+    try:
+        time.sleep(max(0.0, REHEARSAL.delivery_delay_s - (time.monotonic() - sent_at)))
+        _check_statuses(campaign, plan, journal, url, token, None, quiet=True)
+    except KeyboardInterrupt:
+        return
+    finally:
+        _write(campaign, plan)
 
 
 def _test_send(
@@ -375,7 +417,7 @@ def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     if not options.sandbox:
         yield api_url, api_url.lower()
         return
-    with running_sandbox(SandboxConfig(tokens=(SANDBOX_TOKEN,))) as box:
+    with running_sandbox(REHEARSAL) as box:
         yield box.url, "sandbox"
 
 
@@ -466,6 +508,9 @@ def _status(path: Path, results: Path | None, watch: Watch | None, quiet: bool) 
     plan = prepare(campaign)
     with Journal(campaign.journal_path, url.lower()) as journal:  # the scope, as `run` has it
         select(plan.rows, journal.entries())
+        if not plan.with_status(Status.SENT):
+            click.echo(f"No message of this campaign was sent to {url}: nothing to ask.")
+            return ExitStatus.OK
         try:
             report = _check_statuses(campaign, plan, journal, url, token, watch, quiet)
         finally:

@@ -25,7 +25,6 @@ from .https import PostError, Reply
 from .journal import Journal
 from .plan import PlanRow, Status
 from .sender import End, SendPolicy
-from .slots import Slots
 
 NEW, DELIVERED, FAILED, NOT_FOUND = "new", "delivered", "failed", "not_found"
 FINAL = frozenset({DELIVERED, FAILED})
@@ -59,6 +58,12 @@ def is_pending(word: str) -> bool:
 INFO_PATH = "/sms/info"
 MAX_IDS = 100  # the API's limit of ids a request
 _NOT_FOUND_TEXT = re.compile(r"SMS (\S+) not found\W*", re.IGNORECASE)
+
+
+class Slots(Protocol):
+    """The account's request slots (slots.py): one held for the time of each request."""
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 class InfoApi(Protocol):
@@ -194,8 +199,10 @@ class _Check:
             self.report.gave_up += 1
             self.streak += 1
             if self.streak >= self.policy.max_failures_in_a_row:
-                self._halt(f"{self.streak} requests in a row went unanswered; the last: "
-                           f"{self.report.last_error}")
+                self._halt(
+                    f"{self.streak} requests in a row went unanswered; the last: "
+                    f"{self.report.last_error}"
+                )
 
     async def _post(self, batch: Sequence[str]) -> InfoAnswer:
         slot = self.slots.slot() if self.slots is not None else contextlib.nullcontext()

@@ -46,13 +46,18 @@ def dry_run_summary(plan: Plan, samples: int = 3) -> str:
 
 
 def confirmation(
-    campaign: Campaign, rows: Sequence[PlanRow], api_url: str, skipped: dict[Status, int]
+    campaign: Campaign,
+    rows: Sequence[PlanRow],
+    api_url: str,
+    skipped: dict[Status, int],
+    account: str = "",
 ) -> str:
-    """The summary shown before the y/N prompt of a real send."""
+    """The summary shown before the y/N prompt of a real send; `account` is its account line."""
     lines = [
         f"Campaign:    {campaign.name}",
         f"Recipients:  {len(rows)}",
         f"Segments:    {sum(r.segments for r in rows)}",
+        *([account] if account else []),
         f"From name:   {campaign.from_name or '(the account default)'}",
         f"Domain:      {campaign.domain}",
         f"API URL:     {api_url}",
