@@ -444,3 +444,30 @@ def test_test_to_the_sandbox_needs_no_key(make_campaign: MakeCampaign) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Test sent: row 2's text to +447400900123: sms_id " in done.stdout
+
+
+def test_the_dry_run_names_what_makes_texts_ucs_2_and_what_they_cost(
+    make_campaign: MakeCampaign,
+) -> None:
+    """Dry run: the culprits and their source, the replacement's saving, cost by country."""
+    contacts = "phone,first_name\n+447400100000,Ann\n+447400100001,Łukasz\n+33612345678,Zoé\n"
+    text = "Hi {{ first_name }}, it’s our spring sale: " + "x" * 60
+    campaign = make_campaign(
+        contacts=contacts, message={"text": text}, prices={"default": 0.05, "GB": 0.035}
+    )
+    done = run_cli("run", campaign, "--dry-run", env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "UCS-2: 3 messages, 3 segments more than in GSM-7, because of:" in out
+    assert "  ’ U+2019 in 3 rows (from the template)" in out
+    assert "  Ł U+0141 in 1 rows (from column 'first_name')" in out
+    assert "characters: replace would save 2 segments in 2 messages" in out
+    assert "  GB: 2 messages, 4 segments, est. 0.14" in out
+    assert "  FR: 1 messages, 2 segments, est. 0.10" in out
+    assert "Warning: the template holds characters GSM-7 cannot carry (’ U+2019)" in out
+
+    campaign = make_campaign(contacts=contacts, message={"text": text}, characters="replace")
+    done = run_cli("run", campaign, "--dry-run", env=cli_env(key=None))
+    assert "characters: replace saved 2 segments in 2 messages" in done.stdout
+    assert "UCS-2: 1 messages" in done.stdout  # Łukasz keeps his Ł
+    assert "it's our spring sale" in (campaign.parent / "results.csv").read_text()

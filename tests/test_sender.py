@@ -18,6 +18,7 @@ from wooxy_bulk.journal import Entry, Journal, JState
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.sender import End, SendPolicy, SendReport, select, send_rows
+from wooxy_bulk.slots import LocalSlots
 
 FAST = SendPolicy(backoff_base_s=0.001, backoff_cap_s=0.01)
 
@@ -343,3 +344,20 @@ def test_a_cancelled_send_commits_what_was_in_flight_as_unknown(journal: Journal
     interrupted = {r.phone for r in rows if r.error.startswith("interrupted")}
     unknown = {p for p, e in journal.entries().items() if e.state is JState.UNKNOWN}
     assert interrupted and interrupted <= unknown
+
+
+def test_every_request_holds_a_slot(journal: Journal, tmp_path: Path) -> None:
+    """With 3 slots shared, 10 workers never have more than 3 requests at the sandbox at once."""
+    slots = LocalSlots(tmp_path / "slots", count=3)
+
+    async def main() -> SendReport:
+        async with open_post(timeout_s=10, concurrency=10) as post:
+            client = WooxyClient(post, url=box.url, token="sandbox", domain="shop.example.com")
+            return await send_rows(rows_for(numbers(60)), client, journal, FAST, slots=slots)
+
+    with running_sandbox(SandboxConfig(latency_ms=10)) as box:
+        report = asyncio.run(main())
+        peak = box.state.stats()["peak_concurrency"]
+    slots.close()
+    assert report.sent == 60
+    assert peak == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import phonenumbers
 import yaml
@@ -74,6 +74,8 @@ class Campaign(_Strict):
     default_region: str | None = None
     message: MessageSpec
     max_segments: int | None = Field(None, ge=1)
+    characters: Literal["keep", "replace"] = "keep"
+    prices: dict[str, float] | None = None
     domain: str
     from_name: str | None = None
     tags: list[str] | None = None
@@ -127,6 +129,21 @@ class Campaign(_Strict):
             " in international form (+447911123456)"
         )
 
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        prices = {}
+        for key, price in value.items():
+            code = key if key == "default" else key.upper()
+            if code != "default" and code not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"{key!r} is neither 'default' nor an ISO country code such as GB")
+            if price < 0:
+                raise ValueError(f"the price for {key} is negative")
+            prices[code] = price
+        return prices
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: list[str] | None) -> list[str] | None:
@@ -150,6 +167,27 @@ class Campaign(_Strict):
     @property
     def journal_path(self) -> Path:
         return self.folder / ".wooxy-bulk" / f"{self.name}.journal.sqlite"
+
+
+_WOOXY_TAG = re.compile(r"[0-9A-Za-z\u0400-\u04FF._-]{2,30}")
+
+
+def campaign_warnings(campaign: Campaign) -> list[str]:
+    """What the API accepts but is likely a mistake: tags Wooxy's analytics ignore, and an
+    all-digit from name that is no valid number."""
+    found = [
+        f"tag {tag!r} does not follow Wooxy's tag rules (2 to 30 letters, digits, '.', '-' or"
+        " '_'): Wooxy's analytics will ignore it"
+        for tag in campaign.tags or ()
+        if not _WOOXY_TAG.fullmatch(tag)
+    ]
+    name = campaign.from_name
+    if name and name.replace(" ", "").isdigit() and not _is_phone_number("+" + name.lstrip("+")):
+        found.append(
+            f"from_name {name!r} is all digits but not a valid phone number: recipients may see"
+            " another sender; write it as +<country code><number>, or use letters"
+        )
+    return found
 
 
 def _is_phone_number(value: str) -> bool:

@@ -30,6 +30,7 @@ from .report import closing_summary, confirmation, delivery_line, dry_run_summar
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
+from .slots import LocalSlots
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
@@ -267,7 +268,7 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
     if options.dry_run:
-        click.echo(dry_run_summary(plan))
+        click.echo(dry_run_summary(plan, prices=campaign.prices))
         _write(campaign, plan)
         dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
@@ -334,7 +335,7 @@ def _send(
             if options.yes or options.sandbox:
                 click.echo(account_line)
             else:
-                _confirm(confirmation(campaign, rows, url, selection.skipped, account_line))
+                _confirm(confirmation(campaign, plan, rows, url, selection.skipped, account_line))
         started = time.monotonic()
         report = SendReport()
         try:
@@ -440,24 +441,15 @@ async def _send_async(
     progress: Callable[[PlanRow], None],
 ) -> SendReport:
     """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-
-    def interrupt() -> None:
-        if stop.is_set() and task is not None:
-            task.cancel()  # a second Ctrl-C: stop waiting for the requests in flight
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt)
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
+    slots = LocalSlots.for_account(token, url)
     try:
-        async with open_post(
-            timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
-        ) as post:
+        async with (
+            _stop_on_signals() as stop,
+            open_post(timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency) as post,
+        ):
             client = WooxyClient(
                 post,
                 url=url,
@@ -467,11 +459,14 @@ async def _send_async(
                 tags=campaign.tags,
             )
             if not isinstance(journal, Journal):
-                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
-            return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
+                return await testsend.send_tests(
+                    rows, client, journal, policy, on_row=progress, slots=slots
+                )
+            return await send_rows(
+                rows, client, journal, policy, on_row=progress, stop=stop, slots=slots
+            )
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+        slots.close()
 
 
 def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
@@ -547,10 +542,21 @@ def _check_statuses(
     )
 
     async def check() -> CheckReport:
-        async with _stop_on_signals() as stop, _api(campaign, url, token) as api:
-            return await check_deliveries(
-                words, api, policy, record=record, stop=stop, watch=watch, on_round=on_round
-            )
+        slots = LocalSlots.for_account(token, url)
+        try:
+            async with _stop_on_signals() as stop, _api(campaign, url, token) as api:
+                return await check_deliveries(
+                    words,
+                    api,
+                    policy,
+                    record=record,
+                    slots=slots,
+                    stop=stop,
+                    watch=watch,
+                    on_round=on_round,
+                )
+        finally:
+            slots.close()
 
     try:
         return run_event_loop(check())
@@ -580,7 +586,7 @@ async def _stop_on_signals() -> AsyncIterator[asyncio.Event]:
 
     def interrupt() -> None:
         if stop.is_set() and task is not None:
-            task.cancel()
+            task.cancel()  # a second Ctrl-C: stop waiting for the requests in flight
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,7 @@ from .https import PostError, Reply
 from .journal import Journal
 from .plan import PlanRow, Status
 from .sender import End, SendPolicy
+from .slots import Slots
 
 NEW, DELIVERED, FAILED, NOT_FOUND = "new", "delivered", "failed", "not_found"
 FINAL = frozenset({DELIVERED, FAILED})
@@ -58,12 +59,6 @@ def is_pending(word: str) -> bool:
 INFO_PATH = "/sms/info"
 MAX_IDS = 100  # the API's limit of ids a request
 _NOT_FOUND_TEXT = re.compile(r"SMS (\S+) not found\W*", re.IGNORECASE)
-
-
-class Slots(Protocol):
-    """The account's request slots (slots.py): one held for the time of each request."""
-
-    def slot(self) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 class InfoApi(Protocol):
