@@ -362,8 +362,12 @@ def _read_account(campaign: Campaign, url: str, token: str) -> tuple[Account | N
     """
 
     async def read() -> Account:
-        async with _api(campaign, url, token) as api:
-            return await read_account(api)
+        slots = LocalSlots.for_account(token, url)
+        try:
+            async with _api(campaign, url, token) as api, slots.slot():
+                return await read_account(api)
+        finally:
+            slots.close()
 
     try:
         account = run_event_loop(read())
