@@ -428,10 +428,15 @@ def _test_send(
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
     if not options.sandbox:
-        yield api_url, api_url.lower()
+        yield api_url, _scope(api_url)
         return
     with running_sandbox(REHEARSAL) as box:
         yield box.url, "sandbox"
+
+
+def _scope(api_url: str) -> str:
+    """The journal scope of sends to `api_url` (`run` and `status` agree on it)."""
+    return api_url.lower()
 
 
 def _confirm(summary: str) -> None:
@@ -513,7 +518,7 @@ def _status(path: Path, results: Path | None, watch: Watch | None, quiet: bool) 
         campaign = campaign.model_copy(update={"results": results})
     token, url = _api_key(), _api_url(campaign)
     plan = prepare(campaign)
-    with Journal(campaign.journal_path, url.lower()) as journal:  # the scope, as `run` has it
+    with Journal(campaign.journal_path, _scope(url)) as journal:
         select(plan.rows, journal.entries())
         if not plan.with_status(Status.SENT):
             click.echo(f"No message of this campaign was sent to {url}: nothing to ask.")
