@@ -20,7 +20,15 @@ from . import __version__, dryrun, scaffold, testsend
 from .account import Account, AccountUnavailable, read_account
 from .api import Api, WooxyClient
 from .campaign import Campaign, load_campaign
-from .delivery import CheckReport, Watch, check_deliveries, figures, recorder, sent_words
+from .delivery import (
+    CheckReport,
+    Watch,
+    check_deliveries,
+    figures,
+    is_pending,
+    recorder,
+    sent_words,
+)
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .https import LOOPBACK, open_post
 from .journal import Journal
@@ -529,7 +537,9 @@ def _status(path: Path, results: Path | None, watch: Watch | None, quiet: bool) 
             _write(campaign, plan)
     click.echo(delivery_line(plan))
     click.echo(results_line(campaign.results_path))
-    return _status_conclusion(report, watch)
+    if watch is not None and (pending := sum(is_pending(r.delivery) for r in plan.rows)):
+        click.echo(f"Still pending after the --timeout of {watch.timeout_s:g} s: {pending}.")
+    return _status_conclusion(report)
 
 
 def _check_statuses(
@@ -615,7 +625,7 @@ async def _stop_on_signals() -> AsyncIterator[asyncio.Event]:
             loop.remove_signal_handler(signum)
 
 
-def _status_conclusion(report: CheckReport, watch: Watch | None) -> ExitStatus:
+def _status_conclusion(report: CheckReport) -> ExitStatus:
     if report.end is End.INTERRUPTED:
         click.echo("Interrupted: the statuses fetched so far are kept.", err=True)
         return ExitStatus.INTERRUPTED
