@@ -537,7 +537,8 @@ def _status(path: Path, results: Path | None, watch: Watch | None, quiet: bool) 
             _write(campaign, plan)
     click.echo(delivery_line(plan))
     click.echo(results_line(campaign.results_path))
-    if watch is not None and (pending := sum(is_pending(r.delivery) for r in plan.rows)):
+    pending = sum(is_pending(r.delivery) for r in plan.rows)
+    if watch is not None and report.end is End.FINISHED and pending:
         click.echo(f"Still pending after the --timeout of {watch.timeout_s:g} s: {pending}.")
     return _status_conclusion(report)
 
