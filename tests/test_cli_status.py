@@ -153,6 +153,19 @@ def test_status_without_watch_leaves_pending_rows_pending(make_campaign: MakeCam
     ]
 
 
+def test_status_watch_stops_at_its_timeout(make_campaign: MakeCampaign) -> None:
+    """--watch with statuses that stay new ends after --timeout, saying how many are pending."""
+    campaign = make_campaign(3)
+    with running_sandbox(SandboxConfig(delivery_delay_s=3600)) as box:
+        env = cli_env(api_url=box.url)
+        assert run_cli("run", campaign, *SEND, env=env).returncode == 0
+        done = run_cli(
+            "status", campaign, "--watch", "--interval", "0.1", "--timeout", "0.5", env=env
+        )
+    assert done.returncode == 0, done.stderr
+    assert "Still pending after the --timeout of 0.5 s: 3." in done.stdout
+
+
 def test_status_account_error_exits_3_with_the_key_redacted(make_campaign: MakeCampaign) -> None:
     """An account error while asking: exit 3 with the API's text, the key shown as ***."""
     campaign = make_campaign(5)
