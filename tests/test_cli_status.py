@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import openpyxl
 import pytest
-from conftest import MakeCampaign, cli_env, run_cli, start_cli
+from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
 
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 
@@ -143,7 +143,8 @@ def test_status_without_watch_leaves_pending_rows_pending(make_campaign: MakeCam
     with running_sandbox(SandboxConfig(delivery_delay_s=3600)) as box:
         env = cli_env(api_url=box.url)
         assert run_cli("run", campaign, *SEND, env=env).returncode == 0
-        box.state.deliveries.set_status(box.state.messages[1]["sms_id"], "enroute")
+        [second] = [m for m in box.state.messages if m["phoneNumber"] == numbers(3)[1]]
+        box.state.deliveries.set_status(second["sms_id"], "enroute")
         done = run_cli("status", campaign, "--quiet", env=env)
     assert done.returncode == 0, done.stderr
     assert [r["delivery"] for r in rows_of(campaign.parent / "results.csv")] == [
