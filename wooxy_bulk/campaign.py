@@ -20,6 +20,7 @@ from pydantic import (
 
 from . import yamlfile
 from .errors import InputError, display_path, located
+from .ledger import DEFAULT_LEDGER, is_url
 from .textfile import read_text
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
@@ -94,6 +95,13 @@ class ApiSettings(_Strict):
         return value.rstrip("/")
 
 
+class FrequencyCap(_Strict):
+    """The `frequency_cap:` section: at most `messages` SMS to one number within `hours`."""
+
+    messages: int = Field(ge=1, strict=True)
+    hours: float = Field(gt=0, strict=True)
+
+
 class MessageSpec(_Strict):
     """The `message:` section: exactly one of `template` (a file) or `text` (inline)."""
 
@@ -126,6 +134,8 @@ class Campaign(_Strict):
     tags: list[str] | None = None
     suppress: list[Path] = Field(default_factory=list)
     results: Path | None = None
+    frequency_cap: FrequencyCap | None = None
+    ledger: str | None = None  # a path, or a postgresql:// URL
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     source: Path = Field(Path("campaign.yaml"), exclude=True)
@@ -208,6 +218,16 @@ class Campaign(_Strict):
     @property
     def results_path(self) -> Path:
         return self.results or self.folder / f"{self.name}-results.xlsx"
+
+    @property
+    def ledger_location(self) -> str | Path:
+        """The ledger the campaign names (a path resolved, or a URL), else the folder's."""
+        if self.ledger is None:
+            return self.folder / DEFAULT_LEDGER
+        if is_url(self.ledger):
+            return self.ledger
+        path = Path(self.ledger).expanduser()
+        return path if path.is_absolute() else self.folder / path
 
     @property
     def journal_path(self) -> Path:
@@ -298,6 +318,17 @@ def _suggestion(loc: list[Any]) -> str:
     return f"; valid keys here: {', '.join(valid)}"
 
 
+def with_results(campaign: Campaign, path: Path) -> Campaign:
+    """The campaign with its results file replaced (``--results``), under the key's rules."""
+    _check_results_name(path, "--results")
+    return campaign.model_copy(update={"results": path})
+
+
+def _check_results_name(path: Path, where: str) -> None:
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError(f"{where}: the results file must end in .xlsx or .csv ({path.name!r})")
+
+
 def _resolved(campaign: Campaign, path: Path) -> Campaign:
     folder = path.parent
 
@@ -312,8 +343,7 @@ def _resolved(campaign: Campaign, path: Path) -> Campaign:
     }
     if campaign.results is not None:
         updates["results"] = resolve(campaign.results)
-        if updates["results"].suffix.lower() not in (".xlsx", ".csv"):
-            raise located(path, "key 'results': the results file must end in .xlsx or .csv")
+        _check_results_name(updates["results"], f"{display_path(path)}: key 'results'")
     if campaign.message.template is not None:
         message = campaign.message.model_copy(
             update={"template": resolve(campaign.message.template)}
