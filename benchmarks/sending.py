@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from wooxy_bulk.journal import Journal
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.progress import Progress
 from wooxy_bulk.sender import SendPolicy, run_event_loop, send_rows
+from wooxy_bulk.slots import LocalSlots
 
 from . import reference_client
 from .data import contact_rows
@@ -89,7 +90,8 @@ def _timed(accepted: int, started: float, cpu_started: float, expected: int) -> 
 
 
 async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
-    """wooxy-bulk's send path: send_rows with a real journal, WooxyClient, a progress counter."""
+    """wooxy-bulk's send path as the CLI builds it: send_rows with a real journal, the account's
+    request slots, WooxyClient over open_post (aiohttp), a progress counter."""
     rows = [
         PlanRow(i + 2, (phone,), Status.NOT_SENT, phone=phone, text=text, segments=1)
         for i, (phone, text) in enumerate(batch)
@@ -98,6 +100,7 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
     with (
         tempfile.TemporaryDirectory(dir=folder) as scratch,
         Journal(Path(scratch) / "bench.journal.sqlite", "bench") as journal,
+        closing(LocalSlots.for_account(TOKEN, url, root=Path(scratch) / "slots")) as slots,
     ):
         async with open_post(timeout_s=30, concurrency=CONCURRENCY) as post:
             client = WooxyClient(
@@ -106,7 +109,7 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
             progress = Progress(len(rows))
             gc.collect()
             started, cpu_started = time.perf_counter(), time.process_time()
-            await send_rows(rows, client, journal, policy, on_row=progress)
+            await send_rows(rows, client, journal, policy, on_row=progress, slots=slots)
             return _timed(progress.sent, started, cpu_started, len(rows))
 
 
