@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wooxy_bulk.api import WooxyClient
 from wooxy_bulk.https import open_post
@@ -89,9 +90,10 @@ def _timed(accepted: int, started: float, cpu_started: float, expected: int) -> 
     return Sample(expected, seconds, cpu_seconds)
 
 
-async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
+async def ours(url: str, batch: list[tuple[str, str]], folder: Path, **send: Any) -> Sample:
     """wooxy-bulk's send path as the CLI builds it: send_rows with a real journal, the account's
-    request slots, WooxyClient over open_post (aiohttp), a progress counter."""
+    request slots (the machine's lock files unless `send` gives others), WooxyClient over
+    open_post (aiohttp), a progress counter; `send`: send_rows's other arguments (slots, ledger)."""
     rows = [
         PlanRow(i + 2, (phone,), Status.NOT_SENT, phone=phone, text=text, segments=1)
         for i, (phone, text) in enumerate(batch)
@@ -102,6 +104,7 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
         Journal(Path(scratch) / "bench.journal.sqlite", "bench") as journal,
         closing(LocalSlots.for_account(TOKEN, url, root=Path(scratch) / "slots")) as slots,
     ):
+        send.setdefault("slots", slots)
         async with open_post(timeout_s=30, concurrency=CONCURRENCY) as post:
             client = WooxyClient(
                 post, url=url, token=TOKEN, domain=DOMAIN, from_name=FROM_NAME, tags=TAGS
@@ -109,7 +112,7 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
             progress = Progress(len(rows))
             gc.collect()
             started, cpu_started = time.perf_counter(), time.process_time()
-            await send_rows(rows, client, journal, policy, on_row=progress, slots=slots)
+            await send_rows(rows, client, journal, policy, on_row=progress, **send)
             return _timed(progress.sent, started, cpu_started, len(rows))
 
 
