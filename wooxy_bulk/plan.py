@@ -52,6 +52,7 @@ class Plan:
     columns: tuple[str, ...]
     rows: list[PlanRow]
     warnings: list[str] = field(default_factory=list)
+    read_from: str = ""  # the contacts file and its sheet or encoding, for the dry run
 
     def counts(self) -> Counter[Status]:
         return Counter(r.status for r in self.rows)
@@ -71,10 +72,10 @@ class Suppressions:
 def prepare(campaign: Campaign) -> Plan:
     """Read, render and check every row of a campaign; raises InputError before any row if the
     campaign's files are wrong."""
-    contacts = open_contacts(campaign.contacts, campaign.sheet)
-    phone_at = _column_index(contacts, campaign.phone_column, "phone_column")
+    contacts = open_contacts(campaign.contacts, campaign.sheet, campaign.contacts_encoding)
+    phone_at = contacts.column_index(campaign.phone_column, "phone_column")
     country_at = (
-        _column_index(contacts, campaign.country_column, "country_column")
+        contacts.column_index(campaign.country_column, "country_column")
         if campaign.country_column
         else None
     )
@@ -142,10 +143,15 @@ def build_plan(
     suppressed = suppressions.sources if suppressions else {}
     first_row: dict[str, int] = {}
     rows: list[PlanRow] = []
+    used = (phone_at, *([] if country_at is None else [country_at]), *template.column_indices)
     with paused_gc():
         for number, cells in contacts.rows():
             item = PlanRow(number, cells, Status.READY)
             rows.append(item)
+            problem = contacts.problem(number, used)
+            if problem:
+                item.status, item.error = Status.INVALID, problem
+                continue
             try:
                 region = cells[country_at] if country_at is not None else None
                 item.phone = parser.parse(cells[phone_at], region or None)
@@ -167,7 +173,7 @@ def build_plan(
                 item.error = f"same number as row {first_row[item.phone]}"
             else:
                 first_row[item.phone] = number
-    return Plan(contacts.columns, rows)
+    return Plan(contacts.columns, rows, read_from=contacts.read_from)
 
 
 @contextmanager
@@ -181,17 +187,3 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _column_index(contacts: Contacts, name: str, key: str) -> int:
-    if name in contacts.columns:
-        return contacts.columns.index(name)
-    folded = [c.casefold() for c in contacts.columns]
-    if name.casefold() in folded:
-        return folded.index(name.casefold())
-    found = ", ".join(contacts.columns) or "none"
-    raise located(
-        contacts.path,
-        f"no column {name!r} (the campaign's {key}); the columns are: {found}."
-        f" Set {key} in the campaign to one of them",
-    )

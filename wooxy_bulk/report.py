@@ -27,7 +27,8 @@ def dry_run_summary(plan: Plan, samples: int = 3) -> str:
     """Rows read, what would be sent, what would not, segments, and the first rendered texts."""
     ready = plan.with_status(Status.READY)
     counts = plan.counts()
-    lines = [
+    lines = [f"Contacts:        {plan.read_from}"] if plan.read_from else []
+    lines += [
         f"Rows read:       {len(plan.rows)}",
         f"Ready to send:   {counts[Status.READY]}",
         f"Invalid:         {counts[Status.INVALID]}",
