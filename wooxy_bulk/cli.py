@@ -10,19 +10,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 
-from . import __version__
-from .api import WooxyClient, make_http_client
+from . import __version__, dryrun, scaffold, testsend
+from .api import WooxyClient
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
+from .https import LOOPBACK, open_post
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import make_progress
-from .proxy import LOOPBACK
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
@@ -42,6 +43,9 @@ class RunOptions:
     quiet: bool
     retry_failed: bool
     resend_unknown: bool
+    no_dry_run_check: bool = False
+    test_to: str | None = None
+    test_count: int = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,6 +72,23 @@ def main() -> None:
     "--resend-unknown",
     is_flag=True,
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
+)
+@click.option(
+    "--test-to",
+    metavar="NUMBER",
+    help="Send the first ready row's text to NUMBER only (your phone); the campaign is untouched.",
+)
+@click.option(
+    "--test-count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --test-to: send the first N ready rows' texts.",
+)
+@click.option(
+    "--no-dry-run-check",
+    is_flag=True,
+    help="Send without a dry run of the same plan first.",
 )
 def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
     """Send the campaign described by CAMPAIGN (a YAML file)."""
@@ -96,6 +117,19 @@ def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of HTTP 500s.")
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
+@click.option(
+    "--delivery-delay-s",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds a message stays new before it is delivered or failed.",
+)
+@click.option(
+    "--delivery-fail-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of accepted messages whose delivery fails.",
+)
 @click.option("--seed", type=int, help="Seed for the injected faults.")
 def sandbox_command(
     host: str,
@@ -108,6 +142,8 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    delivery_delay_s: float,
+    delivery_fail_rate: float,
     seed: int | None,
 ) -> None:
     """Serve a local fake of the Wooxy API, for rehearsals and tests."""
@@ -121,6 +157,8 @@ def sandbox_command(
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
         seed=seed,
+        delivery_delay_s=delivery_delay_s,
+        delivery_fail_rate=delivery_fail_rate,
     )
 
     def ready(url: str) -> None:
@@ -137,12 +175,48 @@ def sandbox_command(
     click.echo("Sandbox stopped.")
 
 
+@main.command("new")
+@click.argument("contacts", type=click.Path(path_type=Path))
+@click.option("--name", help="The campaign's name (default: from the contacts file's name).")
+@click.option("--region", help="Country code of numbers written without one, e.g. GB.")
+def new_command(contacts: Path, name: str | None, region: str | None) -> None:
+    """Write NAME.yaml and NAME.txt.j2 for CONTACTS, guessing its columns."""
+    try:
+        found = _guess(contacts, region)
+        campaign_name = scaffold.campaign_name(contacts, name)
+        files = scaffold.write_files(found, campaign_name, Path.cwd())
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except (KeyboardInterrupt, click.Abort):
+        _fail("interrupted; nothing was written", ExitStatus.INTERRUPTED)
+    click.echo(f"Read {display_path(contacts)}:")
+    click.echo("\n".join(f"  {reason}" for reason in found.reasons))
+    click.echo("Wrote " + " and ".join(display_path(p.name) for p in files))
+    campaign_file = files[0].name
+    click.echo("Next: edit domain (and the message), then:")
+    click.echo(f"  wooxy-bulk run {campaign_file} --dry-run    # see every text; sends nothing")
+    click.echo(f"  wooxy-bulk run {campaign_file} --sandbox    # rehearse against a local fake API")
+    click.echo(f"  wooxy-bulk run {campaign_file}              # send (WOOXY_API_KEY set)")
+
+
+def _guess(contacts: Path, region: str | None) -> scaffold.Guess:
+    try:
+        return scaffold.guess(contacts, region)
+    except scaffold.RegionNeeded:
+        if region or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise
+    asked = click.prompt("Country code of the numbers written without one (e.g. GB)")
+    return scaffold.guess(contacts, asked)
+
+
 def _fail(message: str, status: ExitStatus) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(status)
 
 
 def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+    if options.test_to is not None and options.dry_run:
+        raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
         campaign = campaign.model_copy(update={"results": results})
@@ -152,8 +226,13 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     if options.dry_run:
         click.echo(dry_run_summary(plan))
         _write(campaign, plan)
+        dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
+    if options.test_to is not None:
+        return _test_send(campaign, plan, options, api_url, token)
+    if not (options.sandbox or options.no_dry_run_check):
+        dryrun.check(campaign)
     return _send(campaign, plan, options, api_url, token)
 
 
@@ -223,6 +302,32 @@ def _send(
     return _conclusion(plan, report)
 
 
+def _test_send(
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+) -> ExitStatus:
+    number = testsend.recipient(campaign, options.test_to or "")
+    rows = testsend.rows_for(plan, number, options.test_count)
+    started = datetime.now(UTC)
+
+    def journal(index: int) -> Journal:
+        return Journal(testsend.journal_path(campaign), testsend.scope(scope, started, index))
+
+    def shown(row: PlanRow) -> None:
+        outcome = f"sms_id {row.sms_id}" if row.sms_id else row.error
+        click.echo(f"Test {row.status.value}: row {row.row}'s text to {row.phone}: {outcome}")
+
+    with _endpoint(options, api_url) as (url, scope):
+        click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
+        report = run_event_loop(_send_async(campaign, rows, journal, url, token, shown))
+    if report.end is End.STOPPED:
+        click.echo(f"Stopped: {report.reason}", err=True)
+        return ExitStatus.STOPPED
+    if report.end is End.INTERRUPTED:
+        return ExitStatus.INTERRUPTED
+    click.echo("The campaign's journal and results are untouched.")
+    return ExitStatus.ROWS_FAILED if report.failed or report.unknown else ExitStatus.OK
+
+
 @contextmanager
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
@@ -246,11 +351,12 @@ def _confirm(summary: str) -> None:
 async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
-    journal: Journal,
+    journal: Journal | Callable[[int], Journal],
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
 ) -> SendReport:
+    """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -266,17 +372,19 @@ async def _send_async(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
     try:
-        async with make_http_client(
+        async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
-        ) as http:
+        ) as post:
             client = WooxyClient(
-                http,
+                post,
                 url=url,
                 token=token,
                 domain=campaign.domain,
                 from_name=campaign.from_name,
                 tags=campaign.tags,
             )
+            if not isinstance(journal, Journal):
+                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
             return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -290,6 +398,12 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
         )
         return ExitStatus.INTERRUPTED
     counts = plan.counts()
+    if report.unreached:
+        click.echo(
+            f"{report.unreached} messages never reached the API (see their error); they are"
+            " not_sent: run again to send them.",
+            err=True,
+        )
     if report.end is End.STOPPED:
         retry = " (add --retry-failed to send the failed rows again)" if report.failed else ""
         click.echo(
@@ -298,7 +412,7 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
             err=True,
         )
         return ExitStatus.STOPPED
-    if counts[Status.FAILED] or counts[Status.UNKNOWN]:
+    if counts[Status.FAILED] or counts[Status.UNKNOWN] or report.unreached:
         return ExitStatus.ROWS_FAILED
     return ExitStatus.OK
 
