@@ -601,3 +601,112 @@ def test_content_not_what_the_name_says(tmp_path: Path, name: str, make, message
     path = tmp_path / name
     make(path)
     assert error_of(path) == message
+
+
+def test_ods_cells_read_as_calc_shows_them(tmp_path: Path) -> None:
+    """An .ods keeps the text Calc displayed; numeric cells are read as that text."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="Contacts")
+    header = TableRow()
+    for name in ("phone", "off", "price", "day", "at"):
+        cell = TableCell(valuetype="string")
+        cell.addElement(P(text=name))
+        header.addElement(cell)
+    table.addElement(header)
+    table.addElement(TableRow(numberrowsrepeated=2))  # two empty rows, written once
+    row = TableRow()
+    for kind, value, shown in (
+        ("float", {"value": "447911000000"}, "4.48E+11"),
+        ("percentage", {"value": "0.2"}, "20%"),
+        ("currency", {"value": "5"}, "£5.00"),
+        ("date", {"datevalue": "2024-03-15"}, "15/03/2024"),
+        ("time", {"timevalue": "PT14H30M00S"}, "14:30"),
+    ):
+        cell = TableCell(valuetype=kind, **value)
+        cell.addElement(P(text=shown))
+        row.addElement(cell)
+    table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    doc.save(str(tmp_path / "c.ods"))
+    assert read(tmp_path / "c.ods") == (
+        ("phone", "off", "price", "day", "at"),
+        [(4, ("4.48E+11", "20%", "£5.00", "15/03/2024", "14:30"))],
+    )
+
+
+CALC_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+ xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+ office:version="1.3"><office:automatic-styles><style:style style:name="ta2"
+ style:family="table"><style:table-properties table:display="false"/></style:style>
+</office:automatic-styles><office:body><office:spreadsheet>
+<table:table table:name="Old list 2022" table:style-name="ta2"><table:table-row>
+<table:table-cell office:value-type="string"><text:p>phone</text:p></table:table-cell>
+</table:table-row></table:table>
+<table:table table:name="Contacts"><table:table-row>
+<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>phone</text:p>
+</table:table-cell><table:table-cell office:value-type="string" calcext:value-type="string">
+<text:p>first_name</text:p></table:table-cell></table:table-row><table:table-row>
+<table:table-cell table:formula="of:=NA()" office:value-type="string" office:string-value=""
+ calcext:value-type="error"><text:p>#N/A</text:p></table:table-cell>
+<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>Ann</text:p>
+</table:table-cell></table:table-row><table:table-row>
+<table:table-cell office:value-type="float" office:value="447911123456"
+ calcext:value-type="float"><text:p>447911123456</text:p></table:table-cell>
+<table:table-cell office:value-type="string" calcext:value-type="string"><text:p>Bob</text:p>
+</table:table-cell></table:table-row></table:table></office:spreadsheet></office:body>
+</office:document-content>"""
+
+
+CALC_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+ manifest:version="1.3"><manifest:file-entry manifest:full-path="/"
+ manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry
+ manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"""
+
+
+def calc_xml(text: str) -> bytes:
+    """The XML on one line with no text between elements, as Calc writes it."""
+    return text.replace(">\n<", "><").replace("\n", " ").encode()
+
+
+def test_ods_hidden_sheet_and_error_value(tmp_path: Path) -> None:
+    """An .ods as Calc writes it: its hidden sheet is passed over, its #N/A cell reported."""
+    path = zipped(
+        tmp_path / "c.ods",
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+            "content.xml": calc_xml(CALC_CONTENT),
+            "META-INF/manifest.xml": calc_xml(CALC_MANIFEST),
+        },
+    )
+    plan = plan_of(tmp_path, path)
+    assert plan.read_from.endswith("sheet 'Contacts' (not read: 'Old list 2022' (hidden))")
+    assert [(r.row, r.status.value, r.error or r.phone) for r in plan.rows] == [
+        (2, "invalid", "the phone cell holds the error #N/A"),
+        (3, "ready", "+447911123456"),
+    ]
+
+
+def test_contacts_encoding_key(tmp_path: Path) -> None:
+    """contacts_encoding is checked, honoured for text files and refused for workbooks."""
+    path = write(tmp_path, "c.csv", "phone,first_name\n+48601234567,Łukasz\n".encode("cp1250"))
+    plan = plan_of(tmp_path, path, contacts_encoding="cp1250")
+    assert plan.read_from == f"{display_path(path)}, encoding Windows-1250"
+    assert plan.rows[0].text == "Hi Łukasz"
+    with pytest.raises(InputError, match="'klingon' is not an encoding name; use one such as"):
+        plan_of(tmp_path, path, contacts_encoding="klingon")
+    book = formatted_workbook(tmp_path / "c.xlsx")
+    with pytest.raises(InputError) as caught:
+        plan_of(tmp_path, book, contacts_encoding="cp1252")
+    assert str(caught.value) == (
+        f"{display_path(book)}: is a workbook, which says its own encoding; remove the"
+        " contacts_encoding setting"
+    )

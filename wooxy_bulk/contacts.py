@@ -41,24 +41,28 @@ class Contacts:
         skipped = getattr(self._source, "skipped", [])
         return f"{text} (not read: {', '.join(skipped)})" if skipped else text
 
-    def rows(self) -> Iterator[Row]:
-        """(row number, cells) for every non-empty data row; reads the file again on each call."""
+    def rows(self, phone: int | None = None, used: Iterable[int] | None = None) -> Iterator[Row]:
+        """(row number, cells) for every non-empty data row; reads the file again on each call.
+
+        ``phone`` and ``used`` (the phone column and the columns the template reads) limit the
+        cells whose number formats a workbook's XML is read for; by default, every cell.
+        """
         width, header_row = len(self.columns), self._header_row
-        for number, cells in self._source.records(final=True):
+        for number, cells in self._source.records(final=True, phone=phone, used=used):
             if number > header_row:
                 if len(cells) != width:
                     cells = _fit(self, number, cells, width, self._source.first_column)
-                if any(cells) or number in self._source.problems:
+                if any(cells) or number in self._source.problems:  # only error values in it
                     yield number, cells
 
-    def problem(self, number: int, columns: Iterable[int]) -> str | None:
-        """Why a cell among ``columns`` of row ``number`` cannot be used (an error value, a formula
-        with no stored value), as "the phone cell holds the error #N/A"; None if none."""
-        found = self._source.problems.get(number)
-        if not found:
-            return None
-        for index in columns:
-            if index in found:
+    def problem(self, number: int, cells: tuple[str, ...], columns: Iterable[int]) -> str | None:
+        """Why an empty cell among ``columns`` of a row is unusable: it holds an error value or
+        a formula with no stored value ("the phone cell holds the error #N/A"); None if not.
+        Asked for rows that failed, so the sheet's XML is read only when such a row exists."""
+        empty = [index for index in columns if not cells[index]]
+        found = self._source.problems_of(number) if empty else None
+        for index in empty:
+            if found and index in found:
                 return f"the {self.columns[index]} cell holds {found[index]}"
         return None
 

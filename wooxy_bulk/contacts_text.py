@@ -33,7 +33,11 @@ class TextSource:
         self.encoding: Encoding = encoding_of(encoding) if encoding else detect(path)
         self.delimiter, self.sep_line = _detect_delimiter(self._start())
         self.where = f"encoding {self.encoding.label}"
-        self.problems: dict[int, dict[int, str]] = {}
+        self.problems: dict[int, dict[int, str]] = {}  # none: text has no error values
+
+    def problems_of(self, number: int) -> dict[int, str]:
+        """A text file's cells are all plain text: never an error value or a formula."""
+        return {}
 
     def _start(self) -> str:
         """The first characters of the file, decoded leniently (errors surface with their row)."""
@@ -44,11 +48,12 @@ class TextSource:
         except OSError as exc:
             raise located(self.path, f"cannot be read ({exc.strerror or exc})") from None
 
-    def records(self, final: bool = False, errors: str = "strict") -> Records:
+    def records(self, final: bool = False, errors: str = "strict", **_focus: object) -> Records:
         """(record number, trimmed cells) from record 1; a leading ``sep=`` line is not counted.
 
-        A record is a spreadsheet row: a quoted cell may hold line breaks. ``final`` is unused
-        (a text file holds nothing in memory between reads).
+        A record is a spreadsheet row: a quoted cell may hold line breaks. ``final`` and the
+        workbook's focus (phone, used) are unused: a text file has no formats and holds nothing
+        in memory between reads.
         """
         number = 0
         try:

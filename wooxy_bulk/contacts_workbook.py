@@ -9,7 +9,8 @@ aside as the row's problems, for the plan to report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import re
+from collections.abc import Callable, Generator, Iterable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -26,7 +27,8 @@ from python_calamine import (
 
 from . import cellformat
 from .errors import located
-from .xlsx_cells import open_details
+from .ods_cells import open_ods_details
+from .xlsx_cells import Detail, PulledDetails, open_details, workbook_formats
 
 _T = TypeVar("_T")
 Records = Generator[tuple[int, tuple[str, ...]], None, None]
@@ -38,42 +40,90 @@ class WorkbookSource:
     def __init__(self, path: Path, kind: str, sheet: str | int | None) -> None:
         self.path = path
         self.kind = kind
-        self.problems: dict[int, dict[int, str]] = {}
+        self.problems: dict[int, dict[int, str]] = {}  # of the rows whose details were read
         self.skipped: list[str] = []
         self.others: list[str] = []  # the other visible worksheets with data, for messages
         self.sheet_name, self._loaded = self._choose(sheet)
         self.where = f"sheet '{self.sheet_name}'"
         start = self._loaded.start or (0, 0)
-        self._first_row = 1  # calamine yields rows from the top, cells from the first column
         self.first_column = start[1] + 1
+        self._codes = workbook_formats(path) if kind in _XLSX else []
+        self._lazy: PulledDetails | None = None
+        self._lazy_row = 0
 
-    def records(self, final: bool = False) -> Records:
-        """(row number, cells as text); ``final`` lets go of the sheet loaded at open."""
+    def records(
+        self, final: bool = False, phone: int | None = None, used: Iterable[int] | None = None
+    ) -> Records:
+        """(row number, cells as text); ``final`` lets go of the sheet loaded at open.
+
+        The sheet's XML is read for the number formats (or an .ods's shown text) of a row only
+        when one of its watched cells holds a number: the ``phone`` cell where a format could
+        change its digits (scientific, zero-padded), and the ``used`` cells (all by default).
+        """
         sheet = self._loaded if self._loaded is not None else self._load(self.sheet_name)
         if final:
             self._loaded = None
-        details = open_details(self.path, self.sheet_name) if self.kind in _XLSX else None
+        watched = self._watched(phone, used)
+        details: PulledDetails | None = None
         first = self.first_column - 1
         self.problems.clear()
         try:
-            for number, cells in enumerate(sheet.iter_rows(), self._first_row):
-                if details is None:
-                    yield number, tuple(map(_cell_text, cells))
-                    continue
-                found = details.row(number)
-                if not found:
-                    yield number, tuple(map(_cell_text, cells))
-                    continue
-                texts = []
-                for i, value in enumerate(cells):
-                    code, problem = found.get(first + i, (None, None))
-                    if problem:
-                        self.problems.setdefault(number, {})[i] = problem
-                    texts.append(_cell_text(value, code))
-                yield number, tuple(texts)
+            for number, cells in enumerate(sheet.iter_rows(), 1):  # rows from the top
+                if watched is not None and _numbers_in(cells, watched):
+                    details = details or _DETAILS[self.kind](
+                        self.path, self.sheet_name, self._codes
+                    )
+                    found = details.row(number) if details else None
+                    if found:
+                        yield number, self._texts(number, cells, found, first)
+                        continue
+                yield number, tuple(map(_cell_text, cells))
         finally:
-            if details is not None:
-                details.close()
+            for reader in (details, self._lazy):
+                if reader is not None:
+                    reader.close()
+            self._lazy = None
+
+    def _watched(self, phone: int | None, used: Iterable[int] | None) -> frozenset[int] | None:
+        """The cell indexes whose numbers need the sheet's details (_EVERY cell by default);
+        None when none do."""
+        if self.kind not in _DETAILS or (self.kind in _XLSX and not self._codes):
+            return None
+        if used is None:
+            return _EVERY
+        watched = set(used)
+        if phone is not None and (self.kind == ".ods" or any(map(_changes_digits, self._codes))):
+            watched.add(phone)
+        return frozenset(watched) or None
+
+    def _texts(
+        self, number: int, cells: list[object], found: dict[int, Detail], first: int
+    ) -> tuple[str, ...]:
+        """A row's cells as text with their details: formats, shown text, problems noted."""
+        texts = []
+        for i, value in enumerate(cells):
+            code, problem, shown = found.get(first + i, _PLAIN)
+            if problem:
+                self.problems.setdefault(number, {})[i] = problem
+            numeric = not isinstance(value, str | bool)
+            texts.append(shown if shown and numeric else _cell_text(value, code))
+        return tuple(texts)
+
+    def problems_of(self, number: int) -> dict[int, str]:
+        """The error values and uncalculated formulas of row ``number``, by cell index: the
+        sheet's XML is read now, as far as this row (asked for rows that failed, in order)."""
+        if number in self.problems:
+            return self.problems[number]
+        if self.kind not in _DETAILS:
+            return {}
+        if self._lazy is None or number < self._lazy_row:
+            self._lazy = _DETAILS[self.kind](self.path, self.sheet_name, [])
+            if self._lazy is None:
+                return {}
+        self._lazy_row = number
+        first = self.first_column - 1
+        found = self._lazy.row(number)
+        return {col - first: problem for col, (_, problem, _) in found.items() if problem}
 
     def sheets_with(self, column: str) -> list[str]:
         """The other visible sheets whose header row has ``column`` (any case)."""
@@ -138,6 +188,24 @@ class WorkbookSource:
 
 
 _XLSX = (".xlsx", ".xlsm")
+_DETAILS = {".xlsx": open_details, ".xlsm": open_details, ".ods": open_ods_details}
+_PLAIN: Detail = (None, None, None)
+
+
+def _changes_digits(code: str) -> bool:
+    """A format that shows a number's digits otherwise than General: 4.48E+11, 07911123456."""
+    return cellformat.is_scientific(code) or bool(re.fullmatch(r"0{2,}", code.strip()))
+
+
+_EVERY: frozenset[int] = frozenset()  # by identity: every cell is watched
+
+
+def _numbers_in(cells: list[object], watched: frozenset[int]) -> bool:
+    """Whether a watched cell of the row holds a number, date or time (not text, not a bool)."""
+    if watched is _EVERY:
+        return any(not isinstance(value, str | bool) for value in cells)
+    width = len(cells)
+    return any(i < width and not isinstance(cells[i], str | bool) for i in watched)
 
 
 def _readable(meta: SheetMetadata) -> bool:

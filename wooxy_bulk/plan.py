@@ -143,20 +143,18 @@ def build_plan(
     suppressed = suppressions.sources if suppressions else {}
     first_row: dict[str, int] = {}
     rows: list[PlanRow] = []
-    used = (phone_at, *([] if country_at is None else [country_at]), *template.column_indices)
-    for number, cells in contacts.rows():
+    phone_columns = (phone_at,) if country_at is None else (phone_at, country_at)
+    for number, cells in contacts.rows(phone=phone_at, used=template.column_indices):
         item = PlanRow(number, cells, Status.READY)
         rows.append(item)
-        problem = contacts.problem(number, used)
-        if problem:
-            item.status, item.error = Status.INVALID, problem
-            continue
         try:
             region = cells[country_at] if country_at is not None else None
             item.phone = parser.parse(cells[phone_at], region or None)
             item.text = template.render(cells)
         except RowError as exc:
-            item.status, item.error = Status.INVALID, str(exc)
+            used = template.column_indices if item.phone else phone_columns  # what failed
+            problem = contacts.problem(number, cells, used)  # an error value, not an empty cell?
+            item.status, item.error = Status.INVALID, problem or str(exc)
             continue
         item.segments, item.ucs2 = count_segments(item.text)
         if max_segments is not None and item.segments > max_segments:
