@@ -28,6 +28,7 @@ from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
+from .slots import LocalSlots
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
@@ -118,6 +119,12 @@ def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
 @click.option(
+    "--gateway-error-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share taken, then answered with a gateway's HTML 504.",
+)
+@click.option(
     "--delivery-delay-s",
     default=1.0,
     show_default=True,
@@ -142,6 +149,7 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    gateway_error_rate: float,
     delivery_delay_s: float,
     delivery_fail_rate: float,
     seed: int | None,
@@ -156,6 +164,7 @@ def sandbox_command(
         fail_rate=fail_rate,
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
+        gateway_error_rate=gateway_error_rate,
         seed=seed,
         delivery_delay_s=delivery_delay_s,
         delivery_fail_rate=delivery_fail_rate,
@@ -224,7 +233,7 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
     if options.dry_run:
-        click.echo(dry_run_summary(plan))
+        click.echo(dry_run_summary(plan, prices=campaign.prices))
         _write(campaign, plan)
         dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
@@ -287,7 +296,7 @@ def _send(
         )
         rows = selection.to_send
         if rows and not (options.yes or options.sandbox):
-            _confirm(confirmation(campaign, rows, url, selection.skipped))
+            _confirm(confirmation(campaign, plan, rows, url, selection.skipped))
         started = time.monotonic()
         report = SendReport()
         try:
@@ -371,6 +380,7 @@ async def _send_async(
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
+    slots = LocalSlots.for_account(token, url)
     try:
         async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
@@ -384,9 +394,14 @@ async def _send_async(
                 tags=campaign.tags,
             )
             if not isinstance(journal, Journal):
-                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
-            return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
+                return await testsend.send_tests(
+                    rows, client, journal, policy, on_row=progress, slots=slots
+                )
+            return await send_rows(
+                rows, client, journal, policy, on_row=progress, stop=stop, slots=slots
+            )
     finally:
+        slots.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 

@@ -34,6 +34,11 @@ class Contacts:
         return self._source.where
 
     @property
+    def sheet_name(self) -> str | None:
+        """The workbook sheet read; None for a text file."""
+        return getattr(self._source, "sheet_name", None)
+
+    @property
     def read_from(self) -> str:
         """The file and what of it was read, with the sheets passed over and why: "contacts.xlsx,
         sheet 'Contacts' (not read: 'Old list 2022' (hidden))"."""
