@@ -13,7 +13,7 @@ import xlwt
 import yaml
 
 from wooxy_bulk.campaign import load_campaign
-from wooxy_bulk.contacts import Row, open_contacts, read_phone_list
+from wooxy_bulk.contacts import Row, open_contacts
 from wooxy_bulk.errors import InputError, display_path
 from wooxy_bulk.plan import Plan, prepare
 
@@ -313,35 +313,6 @@ def test_xlsx_empty_sheet(tmp_path: Path) -> None:
         "has no visible sheet with data (its sheets: 'Sheet' (empty)); name the sheet to read in"
         " the campaign's sheet key"
     )
-
-
-@pytest.mark.parametrize(
-    ("name", "data", "expected"),
-    [
-        (
-            "optout.csv",
-            b"name,Phone \nAnn,+447400123456\nBob,\nCy,07400 123457\n",
-            [(2, "+447400123456"), (4, "07400 123457")],
-        ),
-        ("bare.csv", b"+447400123456\n07400123457\n", [(1, "+447400123456"), (2, "07400123457")]),
-        ("first.csv", b"mobile;name\n07400123456;Ann\n", [(2, "07400123456")]),
-    ],
-)
-def test_read_phone_list_csv(
-    tmp_path: Path, name: str, data: bytes, expected: list[tuple[int, str]]
-) -> None:
-    """The phone column (any case), else the first; a bare list of numbers loses none."""
-    assert list(read_phone_list(write(tmp_path, name, data))) == expected
-
-
-def test_read_phone_list_xlsx(tmp_path: Path) -> None:
-    """Suppression workbooks with numeric cells give the digits, not floats."""
-    book = openpyxl.Workbook()
-    for row in (["PHONE"], [447400123456], [None], ["07400 123457"]):
-        book.active.append(row)
-    path = tmp_path / "optout.xlsx"
-    book.save(path)
-    assert list(read_phone_list(path)) == [(2, "447400123456"), (4, "07400 123457")]
 
 
 def campaign_for(tmp_path: Path, contacts: Path, **changes: object) -> Path:

@@ -126,24 +126,6 @@ def open_contacts(
     return Contacts(path, WorkbookSource(path, kind, sheet))
 
 
-def read_phone_list(path: Path) -> Iterator[tuple[int, str]]:
-    """(row, value) of each number in a suppression file: its "phone" column, else its first."""
-    contacts = open_contacts(path)
-    lowered = [name.casefold() for name in contacts.columns]
-    index = lowered.index("phone") if "phone" in lowered else 0
-    first = contacts.columns[0]
-    if "phone" not in lowered and _looks_like_number(first):
-        yield contacts._header_row, first  # a bare list of numbers has no header
-    for number, cells in contacts.rows():
-        if cells[index]:
-            yield number, cells[index]
-
-
-def _looks_like_number(text: str) -> bool:
-    digits = sum(ch.isdigit() for ch in text)
-    return digits >= 6 and all(ch.isdigit() or ch in "+ -.()" for ch in text)
-
-
 def _read_header(
     contacts: Contacts, records: Records, first_column: int
 ) -> tuple[int, tuple[str, ...]]:

@@ -51,7 +51,7 @@ def sniff(path: Path) -> str:
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if start.startswith(b"%pdf"):
         raise located(path, "is a PDF document, not a spreadsheet; export the list from its source")
-    if start.startswith((b"<!doctype html", b"<html", b"<table")) or b"<html" in head.lower():
+    if start.startswith((b"<!doctype html", b"<html", b"<table", b"<head", b"<meta")):
         raise located(
             path,
             "is a web page (HTML) saved under a spreadsheet name; open it in Excel or Calc and"
