@@ -348,6 +348,12 @@ def test_unclosed_quote_names_its_row(tmp_path: Path) -> None:
     lines[30] = '+447911123430,"Ann, the second"'  # a later quote closes it in the wrong place
     path.write_bytes(("\n".join(lines) + "\n").encode())
     assert error_of(path) == message
+    lines[1] = '+447911123400,"Bob" Smith'  # closed, with text after it: a local mistake
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    assert error_of(path) == (
+        'row 2: a quoted cell has more text after its closing quote ("a" b); put the whole cell'
+        ' in quotes and double the quotes inside it ("""a"" b")'
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,10 @@ _UNCLOSED = (
     'a quote (") opens in this row and is never closed, so every row after it would be read'
     " as one cell; close the quote or remove it"
 )
+_STRAY_QUOTE = (
+    'a quoted cell has more text after its closing quote ("a" b); put the whole cell in quotes'
+    ' and double the quotes inside it ("""a"" b")'
+)
 
 
 class TextSource:
@@ -55,7 +59,8 @@ class TextSource:
         workbook's focus (phone, used) are unused: a text file has no formats and holds nothing
         in memory between reads.
         """
-        number = 0
+        number = line = 0  # the last record read, and the physical line it ended on
+        reader = None
         try:
             with self.path.open("rb") as raw:
                 text = io.TextIOWrapper(
@@ -66,19 +71,24 @@ class TextSource:
                 if self.sep_line:
                     next(records, None)
                 for number, record in records:
+                    line = reader.line_num
                     yield number, tuple(map(str.strip, record))
         except UnicodeDecodeError as exc:
             raise self._decode_error(exc, number + 1) from None
         except csv.Error as exc:
-            raise self._csv_error(exc, number + 1) from None
+            lines = (reader.line_num if reader is not None else line) - line
+            raise self._csv_error(exc, number + 1, lines) from None
         except OSError as exc:
             raise located(self.path, f"cannot be read ({exc.strerror or exc})") from None
 
-    def _csv_error(self, exc: csv.Error, row: int) -> InputError:
-        """The row where the record that cannot be parsed begins: where its quote opened."""
+    def _csv_error(self, exc: csv.Error, row: int, lines: int) -> InputError:
+        """The row where the record that cannot be parsed begins: where its quote opened, when
+        the record ran to the end of the file or over several lines."""
         text = str(exc)
-        if "unexpected end of data" in text or "expected after" in text:
+        if "unexpected end of data" in text or ("expected after" in text and lines > 1):
             return located(self.path, f"row {row}: {_UNCLOSED}")
+        if "expected after" in text:
+            return located(self.path, f"row {row}: {_STRAY_QUOTE}")
         return located(self.path, f"row {row}: cannot be read as CSV ({text})")
 
     def _decode_error(self, exc: UnicodeDecodeError, near: int) -> InputError:
