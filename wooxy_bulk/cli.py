@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__, dryrun, scaffold, testsend
+from . import scope as scopes
 from .api import WooxyClient
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
@@ -333,10 +334,10 @@ def _test_send(
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
     if not options.sandbox:
-        yield api_url, api_url.lower()
+        yield api_url, scopes.scope(api_url)
         return
     with running_sandbox(SandboxConfig(tokens=(SANDBOX_TOKEN,))) as box:
-        yield box.url, "sandbox"
+        yield box.url, scopes.SANDBOX
 
 
 def _confirm(summary: str) -> None:
