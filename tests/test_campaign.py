@@ -151,6 +151,36 @@ def test_missing_campaign_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "attribute", "expected"),
+    [
+        ("default_region: NO", "default_region", "NO"),
+        ("default_region: no", "default_region", "NO"),
+        ("from_name: +447911123456", "from_name", "+447911123456"),
+        ("from_name: 0800", "from_name", "0800"),
+        ("from_name: 12345", "from_name", "12345"),
+        ("tags: [2024, yes, 10:30]", "tags", ["2024", "yes", "10:30"]),
+        ("sheet: 0", "sheet", 0),
+        ('sheet: "0"', "sheet", "0"),
+        ("sheet: 2024", "sheet", 2024),
+        ("sheet: Off", "sheet", "Off"),
+        ("api: {concurrency: '4'}", "api.concurrency", 4),
+        ("api: {timeout_s: 2.5}", "api.timeout_s", 2.5),
+        ("api: {timeout_s: 1e1}", "api.timeout_s", 10.0),
+    ],
+)
+def test_values_are_read_as_written(
+    tmp_path: Path, line: str, attribute: str, expected: object
+) -> None:
+    """A plain value is text unless it can only be a whole number, true/false or null."""
+    key = line.split(":")[0]
+    text = yaml.safe_dump({k: v for k, v in BASE.items() if k != key}) + line + "\n"
+    campaign: object = load_campaign(write(tmp_path, text))
+    for part in attribute.split("."):
+        campaign = getattr(campaign, part)
+    assert campaign == expected
+
+
+@pytest.mark.parametrize(
     ("changes", "expected"),
     [
         ({"tags": ["ok-tag_1.x", "Весна"]}, []),

@@ -137,6 +137,28 @@ def test_an_unanswered_request_is_unknown_and_never_retried(journal: Journal) ->
     assert {e.state for e in journal.entries().values()} == {JState.UNKNOWN}
 
 
+def test_a_gateway_error_after_the_message_was_taken_is_unknown_never_resent(
+    journal: Journal,
+) -> None:
+    """A gateway's HTML 504 after the API took the message: the row is `unknown` and not
+    retried, so the sandbox lists every number once."""
+    phones = numbers(40)
+    rows = rows_for(phones)
+    config = SandboxConfig(gateway_error_rate=0.5, seed=5)
+    with running_sandbox(config) as box:
+        report = send(rows, box.url, journal, replace(FAST, max_attempts=5))
+        gateway = box.state.stats()["faults"]["gateway"]
+    assert report.end is End.FINISHED
+    assert sent_numbers(box) == Counter(phones)  # each number once, none twice
+    assert 0 < gateway == report.unknown < 40
+    unknown = [r for r in rows if r.status is Status.UNKNOWN]
+    assert len(unknown) == gateway and report.sent == 40 - gateway
+    assert unknown[0].error.startswith("HTTP 504: <html> <head><title>504 Gateway Time-out")
+    assert unknown[0].error.endswith("; it may have been delivered")
+    states = Counter(e.state for e in journal.entries().values())
+    assert states == {JState.SENT: 40 - gateway, JState.UNKNOWN: gateway}
+
+
 def test_a_wrong_token_stops_at_once_and_is_never_shown(journal: Journal) -> None:
     """A refused key stops the run (exit 3's case) and the echoed key is replaced by ***."""
     secret = "live_key_do_not_leak_123"

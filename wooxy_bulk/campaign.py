@@ -5,23 +5,67 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import phonenumbers
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from . import yamlfile
 from .errors import InputError, display_path, located
+from .textfile import read_text
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
 MAX_CONCURRENCY = 10  # the API page: "Do not send more than 10 concurrent API requests."
 
 _FROM_NAME = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_PARSING = {  # pydantic's error types for a text that is no number or boolean
+    "int_parsing": "{value!r} is not a whole number",
+    "int_from_float": "{value!r} is not a whole number",
+    "float_parsing": "{value!r} is not a number",
+    "bool_parsing": "{value!r} is not true or false",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _admits(annotation: Any, kind: type) -> bool:
+    """True if a field typed ``annotation`` takes values of type ``kind`` (``list[Path]``, …)."""
+    if annotation is kind:
+        return True
+    return any(_admits(arg, kind) for arg in get_args(annotation))
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A section of the campaign file: unknown keys refused, values taken as written.
+
+    yamlfile leaves a value as text unless it is a canonical whole number, true/false or null; a
+    whole number where text is wanted becomes its digits, and true/false counts only where a
+    field takes a boolean (``concurrency: true`` is an error, not 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name or ""].annotation
+        if isinstance(value, bool) and not _admits(annotation, bool):
+            raise ValueError(
+                f"{str(value).lower()} is not a value for this key (not a yes/no setting)"
+            )
+        paths = value if isinstance(value, list) else [value]
+        for path in paths if _admits(annotation, Path) else ():
+            if isinstance(path, str) and _CONTROL.search(path):
+                raise ValueError(f"{path!r} holds a control character{yamlfile.WINDOWS_PATH_HINT}")
+        return value
 
 
 class ApiSettings(_Strict):
@@ -209,20 +253,11 @@ def load_campaign(path: Path) -> Campaign:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    text = read_text(path, "campaign file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise located(path, "no such campaign file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise located(path, f"cannot read the campaign file ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise located(path, f"{where}not valid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise located(path, f"not valid YAML: {exc}") from None
+        data = yamlfile.load(text)
+    except InputError as exc:
+        raise located(path, str(exc)) from None
     if not isinstance(data, dict):
         raise located(path, "a campaign file is a YAML mapping of keys such as name:, contacts:")
     return data
@@ -239,7 +274,9 @@ def _describe(error: Any) -> str:
         return f"missing required key '{key}'"
     if error.get("input", "") is None:
         return f"key '{key}' has no value"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = _PARSING.get(kind, "").format(value=error.get("input")) or str(
+        error["msg"]
+    ).removeprefix("Value error, ")
     if not key:
         return message
     return f"key '{key}': {message}"

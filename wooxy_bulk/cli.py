@@ -120,6 +120,12 @@ def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
 @click.option(
+    "--gateway-error-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share taken, then answered with a gateway's HTML 504.",
+)
+@click.option(
     "--delivery-delay-s",
     default=1.0,
     show_default=True,
@@ -144,6 +150,7 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    gateway_error_rate: float,
     delivery_delay_s: float,
     delivery_fail_rate: float,
     seed: int | None,
@@ -158,6 +165,7 @@ def sandbox_command(
         fail_rate=fail_rate,
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
+        gateway_error_rate=gateway_error_rate,
         seed=seed,
         delivery_delay_s=delivery_delay_s,
         delivery_fail_rate=delivery_fail_rate,

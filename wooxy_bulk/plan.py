@@ -14,6 +14,7 @@ from .contacts import Contacts, open_contacts, read_phone_list
 from .errors import RowError, display_path, located
 from .phones import PhoneParser
 from .render import MessageTemplate, count_segments
+from .textfile import read_text
 
 
 class Status(StrEnum):
@@ -116,14 +117,11 @@ def load_template(campaign: Campaign, columns: Sequence[str]) -> MessageTemplate
     if spec.template is None:
         name = f"{display_path(campaign.source)}: message.text"
         return MessageTemplate.compile(spec.text or "", name=name, columns=columns)
-    try:
-        source = spec.template.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    if not spec.template.exists():
         raise located(
             campaign.source, f"key 'message.template': no such file {display_path(spec.template)}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise located(spec.template, f"cannot read the template ({exc})") from None
+        )
+    source = read_text(spec.template, "template")
     return MessageTemplate.compile(source, name=display_path(spec.template), columns=columns)
 
 
