@@ -55,12 +55,18 @@ def wait_for(condition: object, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-def signal_mid_run(campaign: Path, box: RunningSandbox, signum: int) -> subprocess.Popen:
-    """Start a send to `box` and hit it with `signum` once 40 messages have been accepted."""
-    proc = start_cli(
-        "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
-    )
-    wait_for(lambda: len(box.state.messages) >= 40)
+def signal_mid_run(
+    campaign: Path,
+    box: RunningSandbox,
+    signum: int,
+    *,
+    env: dict[str, str] | None = None,
+    after: int = 40,
+) -> subprocess.Popen:
+    """Start a send to `box` and hit it with `signum` once `after` messages have been accepted."""
+    env = env or cli_env(api_url=box.url)
+    proc = start_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
+    wait_for(lambda: len(box.state.messages) >= after)
     proc.send_signal(signum)
     return proc
 

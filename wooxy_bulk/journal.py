@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from . import scope as scopes
-from .errors import JournalError, display_path, located
+from .errors import InputError, JournalError, display_path, located
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -128,6 +128,10 @@ class Entry:
     delivery_checked_at: str = ""
 
 
+class UnreadableJournal(InputError):
+    """The journal file is corrupt, or not a journal at all (exit 2: nothing was sent)."""
+
+
 class AlreadySent(RuntimeError):
     """begin() for a number the journal has as sent: the sender must never get here."""
 
@@ -171,7 +175,7 @@ class Journal:
                     self.path,
                     "another wooxy-bulk run is using this journal; wait for it to finish",
                 ) from exc
-            raise located(self.path, f"cannot use the journal ({exc})") from exc
+            raise self._unwritable(exc) from exc
         except sqlite3.DatabaseError as exc:
             raise self._corrupt(exc) from exc
 
@@ -199,7 +203,9 @@ class Journal:
             )
         if version == 0:
             if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise located(self.path, f"is not a wooxy-bulk journal; {_ELSEWHERE}")
+                raise UnreadableJournal(
+                    f"{display_path(self.path)}: is not a wooxy-bulk journal; {_ELSEWHERE}"
+                )
             db.execute(_SCHEMA)
             version = 1
         for upgrade in range(version + 1, SCHEMA_VERSION + 1):
@@ -266,8 +272,10 @@ class Journal:
             " disk, then run again (no request went out without its record)"
         )
 
-    def _corrupt(self, exc: sqlite3.DatabaseError) -> Exception:
-        return located(self.path, f"is not a wooxy-bulk journal ({exc}); {_ELSEWHERE}")
+    def _corrupt(self, exc: sqlite3.DatabaseError) -> UnreadableJournal:
+        return UnreadableJournal(
+            f"{display_path(self.path)}: is not a wooxy-bulk journal ({exc}); {_ELSEWHERE}"
+        )
 
     def entries(self) -> dict[str, Entry]:
         """Every entry of this scope, by E.164 number."""

@@ -70,6 +70,11 @@ def header(plan: Plan) -> list[str]:
     return [f"{c} (input)" if c in ours else c for c in plan.columns] + list(RESULT_COLUMNS)
 
 
+def sandbox_results(path: Path) -> Path:
+    """Where a --sandbox run writes: ``<results name>-sandbox.<ext>``, never over real sms_ids."""
+    return path.with_name(f"{path.stem}-sandbox{path.suffix}")
+
+
 def write_results(path: Path, plan: Plan) -> None:
     """Write the sheet atomically (a temporary file renamed over the target)."""
     path.parent.mkdir(parents=True, exist_ok=True)

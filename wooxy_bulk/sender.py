@@ -95,6 +95,15 @@ def select(
     return Selection(to_send, skipped)
 
 
+def show_sent(rows: Sequence[PlanRow], entries: dict[str, Entry]) -> None:
+    """The dry run's view of earlier runs: ready rows sent before are `sent`, with their sms_id."""
+    for row in rows:
+        entry = entries.get(row.phone)
+        if row.status is Status.READY and entry is not None and entry.state is JState.SENT:
+            row.status, row.sms_id = Status.SENT, entry.sms_id
+            row.delivery, row.delivery_checked_at = entry.delivery, entry.delivery_checked_at
+
+
 def _settled(state: JState, retry_failed: bool, resend_unknown: bool) -> bool:
     """Whether an earlier run's outcome stands (the message is not to be sent now)."""
     if state is JState.FAILED:
