@@ -19,14 +19,14 @@ import click
 from . import __version__, dryrun, interrupts, recovery, scaffold, testsend
 from . import scope as scopes
 from .api import WooxyClient
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, load_campaign, with_results
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .https import LOOPBACK, open_post
 from .journal import Entry, Journal, JState, UnreadableJournal
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import make_progress
 from .report import closing_summary, confirmation, dry_run_summary, results_line
-from .results import sandbox_results, write_results
+from .results import check_writable, sandbox_results, write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows, show_sent
 from .slots import LocalSlots
@@ -242,16 +242,18 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
         raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
-        campaign = campaign.model_copy(update={"results": results})
+        campaign = with_results(campaign, results)
     if options.sandbox:  # a rehearsal never writes over the real sms_ids
         campaign = campaign.model_copy(update={"results": sandbox_results(campaign.results_path)})
     token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
     api_url = "" if options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
+    if options.test_to is None:
+        check_writable(campaign.results_path, len(plan.rows))
     if options.dry_run:
         _show_what_was_sent(campaign, plan, scopes.scope(api_url), options)
         click.echo(dry_run_summary(plan, prices=campaign.prices))
-        _write(campaign, plan)
+        _write(campaign, plan, failure=InputError)
         dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
@@ -506,11 +508,12 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _write(campaign: Campaign, plan: Plan) -> None:
+def _write(campaign: Campaign, plan: Plan, failure: type[WooxyBulkError] = ResultsError) -> None:
+    """Write the results; a failure after sending is ResultsError (exit 1), before it InputError."""
     try:
         write_results(campaign.results_path, plan)
     except OSError as exc:
-        raise ResultsError(
+        raise failure(
             f"{display_path(campaign.results_path)}: cannot write the results ({exc.strerror});"
             " close it if it is open in Excel, or pick another file with --results."
             " The journal keeps every outcome: a re-run writes them without sending anything twice"

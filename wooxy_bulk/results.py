@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,7 +30,9 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .delivery import label
+from .errors import located
 from .plan import Plan, PlanRow, Status
+from .report import error_kind
 
 RESULT_COLUMNS = (
     "row",
@@ -37,6 +40,7 @@ RESULT_COLUMNS = (
     "status",
     "sms_id",
     "error",
+    "note",
     "segments",
     "text",
     "delivery",
@@ -50,6 +54,7 @@ _WIDTHS = {
     "status": 11,
     "sms_id": 26,
     "error": 40,
+    "note": 40,
     "segments": 9,
     "delivery": 12,
     "delivery_checked_at": 21,
@@ -62,6 +67,7 @@ _ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EXCEL_MAX_TEXT = 32767  # UTF-16 units
 _ROWS_PER_CHUNK = 2000
+XLSX_MAX_ROWS = 1_048_576  # rows in one sheet of Excel and LibreOffice, the header included
 
 
 def header(plan: Plan) -> list[str]:
@@ -73,6 +79,29 @@ def header(plan: Plan) -> list[str]:
 def sandbox_results(path: Path) -> Path:
     """Where a --sandbox run writes: ``<results name>-sandbox.<ext>``, never over real sms_ids."""
     return path.with_name(f"{path.stem}-sandbox{path.suffix}")
+
+
+def check_writable(path: Path, rows: int) -> None:
+    """Refuse, before anything is sent, a results file that cannot be written or cannot hold
+    ``rows`` data rows: the outcomes would otherwise be known only to the journal."""
+    if path.suffix.lower() == ".xlsx" and rows + 1 > XLSX_MAX_ROWS:
+        raise located(
+            path,
+            f"{rows:,} rows do not fit in an XLSX sheet (at most {XLSX_MAX_ROWS - 1:,} below the"
+            " header): write the results as .csv (the results key, or --results NAME.csv)",
+        )
+    if path.is_dir():
+        raise located(path, "is a folder: give a results file name ending in .xlsx or .csv")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise located(
+            path,
+            f"the results cannot be written here ({exc.strerror}): pick another file with"
+            " --results or the results key",
+        ) from None
 
 
 def write_results(path: Path, plan: Plan) -> None:
@@ -90,8 +119,8 @@ def write_results(path: Path, plan: Plan) -> None:
 
 
 def summary(plan: Plan, most_common: int = 10) -> tuple[Counter[Status], list[tuple[str, int]]]:
-    """Counts by status, and the most common errors with their counts."""
-    errors = Counter(r.error for r in plan.rows if r.error)
+    """Counts by status, and the most common kinds of error with their counts."""
+    errors = Counter(error_kind(r.error) for r in plan.rows if r.error)
     return plan.counts(), errors.most_common(most_common)
 
 
@@ -107,6 +136,7 @@ def _values(row: PlanRow) -> tuple[object, ...]:
         row.status.value,
         row.sms_id,
         row.error,
+        row.note,
         row.segments,
         row.text,
         label(row.delivery),
@@ -191,12 +221,12 @@ def _stream_rows(target: zipfile.ZipFile, sheet_xml: str, plan: Plan, width: int
 def _xml_rows(plan: Plan, inputs: int) -> Iterator[str]:
     """Each data row as XML; empty text cells are left out, as with write_string() before."""
     letters = [xl_col_to_name(i) for i in range(inputs + len(RESULT_COLUMNS))]
-    at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 5]
-    at_row, at_segments, at_text = letters[inputs], letters[inputs + 5], letters[inputs + 6]
-    at_last = letters[inputs + 7 :]  # delivery, delivery_checked_at
+    at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 6]
+    at_row, at_segments, at_text = letters[inputs], letters[inputs + 6], letters[inputs + 7]
+    at_last = letters[inputs + 8 :]  # delivery, delivery_checked_at
     for y, r in enumerate(plan.rows, start=2):
         cells: Sequence[str] = r.cells
-        result = (r.phone, r.status.value, r.sms_id, r.error)
+        result = (r.phone, r.status.value, r.sms_id, r.error, r.note)
         text = r.text
         delivery: Sequence[str] = (label(r.delivery), r.delivery_checked_at)
         joined = "\n".join((*cells, *result, text, *delivery))
