@@ -251,7 +251,8 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     if options.test_to is None:
         check_writable(campaign.results_path, len(plan.rows))
     if options.dry_run:
-        _show_what_was_sent(campaign, plan, scopes.scope(api_url), options)
+        scope = scopes.SANDBOX if options.sandbox else scopes.scope(api_url)
+        _show_what_was_sent(campaign, plan, scope, options)
         click.echo(dry_run_summary(plan, prices=campaign.prices))
         _write(campaign, plan, failure=InputError)
         dryrun.record(campaign, datetime.now(UTC))
