@@ -20,6 +20,7 @@ from pydantic import (
 
 from . import yamlfile
 from .errors import InputError, display_path, located
+from .ledger import DEFAULT_LEDGER, is_url
 from .textfile import read_text
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
@@ -94,6 +95,13 @@ class ApiSettings(_Strict):
         return value.rstrip("/")
 
 
+class FrequencyCap(_Strict):
+    """The `frequency_cap:` section: at most `messages` SMS to one number within `hours`."""
+
+    messages: int = Field(ge=1, strict=True)
+    hours: float = Field(gt=0, strict=True)
+
+
 class MessageSpec(_Strict):
     """The `message:` section: exactly one of `template` (a file) or `text` (inline)."""
 
@@ -126,6 +134,8 @@ class Campaign(_Strict):
     tags: list[str] | None = None
     suppress: list[Path] = Field(default_factory=list)
     results: Path | None = None
+    frequency_cap: FrequencyCap | None = None
+    ledger: str | None = None  # a path, or a postgresql:// URL
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     source: Path = Field(Path("campaign.yaml"), exclude=True)
@@ -208,6 +218,16 @@ class Campaign(_Strict):
     @property
     def results_path(self) -> Path:
         return self.results or self.folder / f"{self.name}-results.xlsx"
+
+    @property
+    def ledger_location(self) -> str | Path:
+        """The ledger the campaign names (a path resolved, or a URL), else the folder's."""
+        if self.ledger is None:
+            return self.folder / DEFAULT_LEDGER
+        if is_url(self.ledger):
+            return self.ledger
+        path = Path(self.ledger).expanduser()
+        return path if path.is_absolute() else self.folder / path
 
     @property
     def journal_path(self) -> Path:
