@@ -3,11 +3,14 @@ and the results sheets of dry runs and rehearsals."""
 
 from __future__ import annotations
 
+import resource
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
@@ -21,6 +24,7 @@ from wooxy_bulk.scope import scope
 
 SEND = ("--yes", "--quiet", "--no-dry-run-check")
 JOURNAL = Path(".wooxy-bulk") / "test.journal.sqlite"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def sheet_sent(path: Path) -> dict[str, str]:
@@ -51,7 +55,7 @@ def test_another_spelling_of_the_server_sends_nobody_twice(make_campaign: MakeCa
 
 
 def _journal_with_sends(folder: Path, url: str, count: int) -> None:
-    with Journal(folder / JOURNAL, scope(url)) as journal:
+    with Journal(folder / JOURNAL, scope(url), clock=lambda: NOW) as journal:
         journal.record_sent((p, i + 2, f"{i:024x}", "Hi") for i, p in enumerate(numbers(count)))
 
 
@@ -154,50 +158,84 @@ def test_a_corrupt_journal_is_exit_2_with_a_message(make_campaign: MakeCampaign)
     assert (journal.parent / "test.journal.sqlite.unreadable").exists()
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 320 KiB tmpfs at tmp_path/.wooxy-bulk (where the journal goes): a disk that fills up."""
-    mount = tmp_path / ".wooxy-bulk"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {made.stderr.decode().strip()}")
+class FullDisk:
+    """A journal whose disk fills up: a 320 KiB tmpfs at .wooxy-bulk (needs root to mount), or,
+    anywhere, a file-size limit (RLIMIT_FSIZE) on the CLI process."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.kind, self.mount = kind, folder / ".wooxy-bulk"
+        if kind == "tmpfs":
+            self.mount.mkdir()
+            made = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(self.mount)],
+                capture_output=True,
+            )
+            if made.returncode != 0:
+                pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+
+    def run(self, campaign: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+        """`run` with the disk full, as the journal grows."""
+        return subprocess.run(
+            [sys.executable, "-m", "wooxy_bulk", "run", str(campaign), *SEND],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=self._limit if self.kind == "rlimit" else None,
+        )
+
+    @staticmethod
+    def _limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (320 * 1024, 320 * 1024))
+
+    def make_room(self) -> None:
+        if self.kind == "tmpfs":
+            subprocess.run(["mount", "-o", "remount,size=16m", str(self.mount)], check=True)
+
+    def close(self) -> None:
+        if self.kind == "tmpfs":
+            subprocess.run(["umount", "-l", str(self.mount)], check=False)
+
+
+@pytest.fixture(params=["tmpfs", "rlimit"])
+def full_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FullDisk]:
+    disk = FullDisk(request.param, tmp_path)
     try:
-        yield mount
+        yield disk
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        disk.close()
 
 
 def test_a_full_disk_stops_at_once_and_loses_no_answer(
-    make_campaign: MakeCampaign, tiny_disk: Path
+    make_campaign: MakeCampaign, full_disk: FullDisk
 ) -> None:
     """The journal's disk fills up mid-run: exit 3 naming the journal, no traceback; every
     request that went out has its record, every answer reaches the sheet as sent with its
     sms_id; with space again, --journal-from-results finishes without sending anyone twice."""
-    campaign = make_campaign(1500)
+    campaign = make_campaign(1200, ledger="ledger.sqlite")  # the ledger on another disk
     out = campaign.parent / "results.csv"
     with running_sandbox(SandboxConfig()) as box:
         env = cli_env(api_url=box.url)
-        full = run_cli("run", campaign, *SEND, env=env)
+        full = full_disk.run(campaign, env)
         first = {m["phoneNumber"]: m["sms_id"] for m in box.state.messages}
         in_the_sheet = sheet_sent(out)
-        with Journal(campaign.parent / JOURNAL, scope(box.url)) as journal:
+        with Journal(campaign.parent / JOURNAL, scope(box.url), clock=lambda: NOW) as journal:
             journaled = journal.entries()
-        subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_disk)], check=True)
+        full_disk.make_room()
         again = run_cli("run", campaign, *SEND, env=env)
         rebuilt = run_cli("run", campaign, "--journal-from-results", *SEND, env=env)
         sent = accepted(box)
     assert full.returncode == 3, full.stderr
     no_traceback(full)
-    assert "test.journal.sqlite: cannot write the journal (database or disk is full)" in full.stderr
-    assert 0 < len(first) < 1500
+    assert "test.journal.sqlite: cannot write the journal (" in full.stderr
+    assert "--journal-from-results" in full.stderr
+    assert 0 < len(first) < 1200
     assert set(first) <= set(journaled)  # nothing went out without its record
     assert in_the_sheet == first  # the answers to the requests in flight too
     assert again.returncode == 2 and "does not have" in again.stderr, again.stderr
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert sent == Counter(numbers(1500))
+    assert sent == Counter(numbers(1200))
     assert {e.state for e in journaled.values()} <= {JState.SENT, JState.IN_FLIGHT, JState.NOT_SENT}
 
 

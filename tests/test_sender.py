@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,6 +25,12 @@ from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.sender import End, SendPolicy, SendReport, select, send_rows
 from wooxy_bulk.slots import LocalSlots
+
+
+def clock() -> datetime:
+    """The journal's clock in these tests: a fixed time, never the machine's."""
+    return datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
 
 FAST = SendPolicy(backoff_base_s=0.001, backoff_cap_s=0.01)
 
@@ -61,7 +68,7 @@ def sent_numbers(box: object) -> Counter[str]:
 
 @pytest.fixture
 def journal(tmp_path: Path) -> Journal:
-    with Journal(tmp_path / "journal.sqlite", "test") as j:
+    with Journal(tmp_path / "journal.sqlite", "test", clock=clock) as j:
         yield j
 
 
@@ -338,7 +345,7 @@ class SnapshotJournal(Journal):
         self.snapshot, self.commits = snapshot, 0
         self.copying = threading.Lock()  # a snapshot is read whole, never while it is made
         snapshot.mkdir()
-        super().__init__(path, "test")
+        super().__init__(path, "test", clock=clock)
         self._keep()  # the new file, as made on opening
 
     def _write(self, batch: list) -> list[int]:  # in the journal's thread, which owns the files
@@ -403,7 +410,7 @@ def test_no_request_goes_out_before_its_in_flight_record_is_durable(tmp_path: Pa
 
 def test_commits_sync_the_disk() -> None:
     """The journal's connection syncs every commit (synchronous=FULL, WAL)."""
-    with Journal(Path(tempfile.mkdtemp()) / "j.sqlite", "test") as journal:
+    with Journal(Path(tempfile.mkdtemp()) / "j.sqlite", "test", clock=clock) as journal:
         modes = journal._call(
             lambda: [
                 journal._db.execute(f"PRAGMA {p}").fetchone()[0]
@@ -424,7 +431,7 @@ class SlowDiskJournal(Journal):
 def test_a_slow_disk_never_stalls_the_event_loop(tmp_path: Path) -> None:
     """While commits take 30 ms each, the event loop keeps turning (every ~1 ms tick comes) and
     the workers' records share commits."""
-    journal = SlowDiskJournal(tmp_path / "journal.sqlite", "test")
+    journal = SlowDiskJournal(tmp_path / "journal.sqlite", "test", clock=clock)
     gaps: list[float] = []
 
     async def main() -> SendReport:

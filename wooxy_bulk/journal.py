@@ -268,8 +268,9 @@ class Journal:
 
     def _unwritable(self, exc: Exception) -> JournalError:
         return JournalError(
-            f"{display_path(self.path)}: cannot write the journal ({exc}); free space on its"
-            " disk, then run again (no request went out without its record)"
+            f"{display_path(self.path)}: cannot write the journal ({exc}); the run stopped, and no"
+            " request went out without its record. Free space on its disk, then run again with"
+            " --journal-from-results: the results sheet has the answers the journal could not keep"
         )
 
     def _corrupt(self, exc: sqlite3.DatabaseError) -> UnreadableJournal:
