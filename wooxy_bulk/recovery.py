@@ -50,8 +50,8 @@ def sent_rows(path: Path) -> list[SentRow]:
     at = {name: len(columns) - 1 - columns[::-1].index(name) for name in _NEEDED}
     found = []
     for _, cells in sheet.rows():
-        if cells[at["status"]] == "sent" and cells[at["sms_id"]]:
-            phone = cells[at["phone_e164"]].lstrip("'")
+        phone = cells[at["phone_e164"]].lstrip("'")
+        if cells[at["status"]] == "sent" and cells[at["sms_id"]] and phone:
             row = int(cells[at["row"]]) if cells[at["row"]].isdigit() else 0
             found.append(SentRow(phone, row, cells[at["sms_id"]], cells[at["text"]].lstrip("'")))
     return found
