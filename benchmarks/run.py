@@ -27,6 +27,7 @@ RECORD = HERE / "RESULTS.md"
 LIBRARIES = ("aiohttp", "uvloop", "python-calamine", "xlsxwriter")
 LIBRARIES += ("phonenumbers", "jinja2")
 MEMORY_LIMIT_MB = 1024
+LATENCIES_MS = (20.0, 50.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,11 @@ class Sizes:
 
     @classmethod
     def full(cls, repeat: int) -> Sizes:
-        return cls(5_000, (20.0, 50.0), 100_000, 1_000_000, repeat)
+        return cls(5_000, LATENCIES_MS, 100_000, 1_000_000, repeat)
 
     @classmethod
     def quick(cls, repeat: int) -> Sizes:
-        return cls(200, (20.0, 50.0), 2_000, 5_000, repeat, ledger_rows=5_000)
+        return cls(200, LATENCIES_MS, 2_000, 5_000, repeat, ledger_rows=5_000)
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,7 @@ def send_rows(sizes: Sizes, folder: Path) -> list[Row]:
                 ours / ref >= 0.95,
             ),
             Row(
-                f"{name}: client CPU ms/msg",
-                f"{cpu:.3f}",
-                f"{ref_cpu:.3f}",
-                f"{cpu / ref_cpu:.2f}",
-                "≤ 0.5 ms",
-                cpu <= 0.5,
+                f"{name}: client CPU ms/msg", f"{cpu:.3f}", f"{ref_cpu:.3f}", f"{cpu / ref_cpu:.2f}"
             ),
             Row(f"{name}: peak requests in flight (server)", str(result.peak_concurrency)),
         ]
