@@ -9,9 +9,18 @@ from typing import Any
 
 import phonenumbers
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import InputError, display_path, located
+from .windows import WindowSpec
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
 MAX_CONCURRENCY = 10  # the API page: "Do not send more than 10 concurrent API requests."
@@ -78,6 +87,8 @@ class Campaign(_Strict):
     from_name: str | None = None
     tags: list[str] | None = None
     suppress: list[Path] = Field(default_factory=list)
+    send_window: WindowSpec | None = None
+    country_rules: StrictBool = True
     results: Path | None = None
     api: ApiSettings = Field(default_factory=ApiSettings)
 
@@ -212,9 +223,11 @@ def _suggestion(loc: list[Any]) -> str:
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        options = getattr(annotation, "__args__", None) or (annotation,)  # `X | None` too
+        models = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not models:
             return ""
-        model = annotation
+        model = models[0]
     valid = [name for name, f in model.model_fields.items() if not f.exclude]
     close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
     if close:

@@ -7,10 +7,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -21,16 +23,30 @@ from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
-from .progress import make_progress
+from .progress import Progress, make_progress
 from .proxy import LOOPBACK
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
+from .schedule import (
+    Clock,
+    Sleeper,
+    attach_windows,
+    held_line,
+    hold_closed,
+    make_hold,
+    schedule_lines,
+    send_in_windows,
+)
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
+from .windows import Opening, Windows, day_time
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
 SANDBOX_TOKEN = "sandbox"
+# Test-only: the instant (ISO 8601) the run's clock starts from, so subprocess tests of send
+# windows do not depend on the machine's clock. In-process tests pass obj={"clock": ...} instead.
+TEST_NOW_VARIABLE = "WOOXY_TEST_NOW"
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,30 @@ class RunOptions:
     quiet: bool
     retry_failed: bool
     resend_unknown: bool
+    wait: bool
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The run's clock (aware UTC datetimes) and sleeper: injected by tests, real otherwise."""
+
+    clock: Clock
+    sleep: Sleeper
+
+
+def _timing(obj: Any) -> Timing:
+    given = obj if isinstance(obj, dict) else {}
+    clock = given.get("clock") or _test_clock() or (lambda: datetime.now(UTC))
+    return Timing(clock, given.get("sleep") or asyncio.sleep)
+
+
+def _test_clock() -> Clock | None:
+    start = os.environ.get(TEST_NOW_VARIABLE, "").strip()
+    if not start:
+        return None
+    origin = datetime.fromisoformat(start).astimezone(UTC)
+    began = time.monotonic()
+    return lambda: origin + timedelta(seconds=time.monotonic() - began)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,11 +109,19 @@ def main() -> None:
     is_flag=True,
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
 )
-def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Keep running until every row is sent: sleep while all send windows are closed.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context, campaign_file: Path, results: Path | None, **flags: bool | int | None
+) -> None:
     """Send the campaign described by CAMPAIGN (a YAML file)."""
     options = RunOptions(**flags)  # type: ignore[arg-type]
     try:
-        status = _run(campaign_file, results, options)
+        status = _run(campaign_file, results, options, _timing(ctx.obj))
     except WooxyBulkError as exc:
         _fail(str(exc), exc.exit_status)
     except KeyboardInterrupt:
@@ -142,19 +190,23 @@ def _fail(message: str, status: ExitStatus) -> None:
     sys.exit(status)
 
 
-def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) -> ExitStatus:
     campaign = load_campaign(path)
     if results is not None:
         campaign = campaign.model_copy(update={"results": results})
     token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
     api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
+    windows = attach_windows(campaign, plan)
     if options.dry_run:
+        held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
         click.echo(dry_run_summary(plan))
+        for line in schedule_lines(plan.counts()[Status.READY], held):
+            click.echo(line)
         _write(campaign, plan)
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
-    return _send(campaign, plan, options, api_url, token)
+    return _send(campaign, plan, options, api_url, token, windows, timing)
 
 
 def _api_key() -> str:
@@ -193,7 +245,13 @@ def _api_url(campaign: Campaign) -> str:
 
 
 def _send(
-    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+    campaign: Campaign,
+    plan: Plan,
+    options: RunOptions,
+    api_url: str,
+    token: str,
+    windows: Windows | None,
+    timing: Timing,
 ) -> ExitStatus:
     with (
         _endpoint(options, api_url) as (url, scope),
@@ -207,19 +265,27 @@ def _send(
             limit=options.limit,
         )
         rows = selection.to_send
+        hold = make_hold(windows, timing.clock)
         if rows and not (options.yes or options.sandbox):
-            _confirm(confirmation(campaign, rows, url, selection.skipped))
+            summary = confirmation(campaign, rows, url, selection.skipped)
+            held = sum(hold(row) is not None for row in rows) if hold else 0
+            _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
         report = SendReport()
         try:
             with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
-                report = run_event_loop(_send_async(campaign, rows, journal, url, token, progress))
+                sending = _send_async(
+                    campaign, rows, journal, url, token, progress, windows, options.wait, timing
+                )
+                report = run_event_loop(sending)
         except asyncio.CancelledError:
             report.end = End.INTERRUPTED
         finally:
             _write(campaign, plan)
         elapsed = time.monotonic() - started
     click.echo(closing_summary(plan, elapsed, report.sent, campaign.results_path))
+    if line := held_line(report.held, windows, timing.clock()):
+        click.echo(line)
     return _conclusion(plan, report)
 
 
@@ -249,7 +315,10 @@ async def _send_async(
     journal: Journal,
     url: str,
     token: str,
-    progress: Callable[[PlanRow], None],
+    progress: Progress,
+    windows: Windows | None,
+    wait: bool,
+    timing: Timing,
 ) -> SendReport:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -277,7 +346,30 @@ async def _send_async(
                 from_name=campaign.from_name,
                 tags=campaign.tags,
             )
-            return await send_rows(rows, client, journal, policy, on_row=progress, stop=stop)
+            hold = make_hold(windows, timing.clock)
+
+            def send(batch: Sequence[PlanRow]) -> Awaitable[SendReport]:
+                return send_rows(
+                    batch, client, journal, policy, on_row=progress, stop=stop, hold=hold
+                )
+
+            def waiting(count: int, opening: Opening) -> None:
+                assert opening.at is not None
+                progress.note(
+                    f"waiting: {count:,} rows wait for their send window, until"
+                    f" {day_time(opening.at)} UTC ({opening.local()})"
+                )
+
+            return await send_in_windows(
+                send,
+                rows,
+                windows,
+                wait=wait,
+                clock=timing.clock,
+                sleep=timing.sleep,
+                stop=stop,
+                on_wait=waiting,
+            )
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

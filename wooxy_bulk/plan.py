@@ -43,6 +43,7 @@ class PlanRow:
     ucs2: bool = False
     error: str = ""
     sms_id: str = ""
+    where: object = None  # windows.Where: the recipient's zones, for the send windows
 
 
 @dataclass

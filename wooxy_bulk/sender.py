@@ -47,6 +47,7 @@ class SendReport:
     sent: int = 0
     failed: int = 0
     unknown: int = 0
+    held: list[PlanRow] = field(default_factory=list)  # not_sent: their send window was closed
 
 
 @dataclass
@@ -125,10 +126,11 @@ class _Run:
         policy: SendPolicy,
         on_row: Callable[[PlanRow], None],
         stop: asyncio.Event,
+        hold: Callable[[PlanRow], str | None] | None = None,
     ) -> None:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
-        self.on_row, self.stop = on_row, stop
+        self.on_row, self.stop, self.hold = on_row, stop, hold
         self.report = SendReport()
         self.streak = 0
 
@@ -141,6 +143,10 @@ class _Run:
                 row = next(self.pending, None)
                 if row is None:
                     return
+                if self.hold is not None and (why := self.hold(row)) is not None:
+                    row.error = why  # its send window is closed: it stays not_sent
+                    self.report.held.append(row)
+                    continue
                 await self.send(row)
         finally:
             self.journal.commit()  # the outcome of this worker's last message
@@ -219,13 +225,15 @@ async def send_rows(
     *,
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: asyncio.Event | None = None,
+    hold: Callable[[PlanRow], str | None] | None = None,
 ) -> SendReport:
     """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
 
     Setting `stop` stops starting requests; those in flight finish (bounded by the client's
-    timeout). Rows not reached stay not_sent.
+    timeout). Rows not reached stay not_sent. `hold(row)`, asked just before each row is sent,
+    gives why it may not go now (its send window is closed); such rows are in `report.held`.
     """
-    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event())
+    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), hold)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
     try:
         await asyncio.gather(*workers)
