@@ -356,7 +356,8 @@ async def _send_async(
             def waiting(count: int, opening: Opening) -> None:
                 assert opening.at is not None
                 progress.note(
-                    f"waiting: {count:,} rows wait for their send window, until"
+                    f"waiting: {count:,} {'row waits' if count == 1 else 'rows wait'}"
+                    " for their send window, until"
                     f" {day_time(opening.at)} UTC ({opening.local()})"
                 )
 
