@@ -56,7 +56,9 @@ def wait_for(condition: object, timeout: float = 60) -> None:
 
 def signal_mid_run(campaign: Path, box: RunningSandbox, signum: int) -> subprocess.Popen:
     """Start a send to `box` and hit it with `signum` once 40 messages have been accepted."""
-    proc = start_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
+    proc = start_cli(
+        "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
+    )
     wait_for(lambda: len(box.state.messages) >= 40)
     proc.send_signal(signum)
     return proc
@@ -130,7 +132,7 @@ def test_mistakes_exit_2_with_one_clear_message(
 ) -> None:
     """Each mistake: exit 2, a message naming file or key and what to do, no traceback."""
     campaign = make_campaign(5, **changes)
-    done = run_cli("run", campaign, env=cli_env(key=env_key))
+    done = run_cli("run", campaign, "--no-dry-run-check", env=cli_env(key=env_key))
     assert done.returncode == 2, done.stderr
     assert expected in done.stderr
     assert done.stderr.startswith("Error: ")
@@ -144,12 +146,12 @@ def test_balance_error_exits_3_and_the_rerun_sends_the_rest(make_campaign: MakeC
     out = campaign.parent / "results.csv"
     with running_sandbox(SandboxConfig(balance=15)) as box:
         env = cli_env(api_url=box.url)
-        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
         assert done.returncode == 3, done.stderr
         assert "Insufficient balance" in done.stderr
         assert statuses(out) == {"sent": 15, "not_sent": 25}
         box.state.config = replace(box.state.config, balance=None)  # topped up
-        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
         assert done.returncode == 0, done.stderr
         assert statuses(out) == {"sent": 40}
         assert accepted(box) == Counter(numbers(40))
@@ -164,7 +166,7 @@ def test_sigkill_mid_run_then_rerun_sends_no_number_twice(make_campaign: MakeCam
         proc = signal_mid_run(campaign, box, signal.SIGKILL)
         proc.wait(timeout=30)
         time.sleep(0.2)  # let the requests the dead process left behind land
-        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
         counts = accepted(box)
         peak = box.state.stats()["peak_concurrency"]
     assert done.returncode == 1, done.stderr  # the in-flight rows are unknown
@@ -198,7 +200,7 @@ def test_sigint_exits_130_with_complete_results_and_a_rerun_finishes(
         assert {r["status"] for r in first} == {"sent", "not_sent"}
         sent_first = sum(r["status"] == "sent" for r in first)
         assert sent_first == len(box.state.messages)  # nothing in flight was lost
-        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
         counts = accepted(box)
         peak = box.state.stats()["peak_concurrency"]
     assert done.returncode == 0, done.stderr
@@ -212,7 +214,14 @@ def test_a_wrong_key_exits_3_and_is_never_shown(make_campaign: MakeCampaign) -> 
     secret = "wx_live_0123456789abcdef"
     campaign = make_campaign(10)
     with running_sandbox(SandboxConfig()) as box:
-        done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(box.url, key=secret))
+        done = run_cli(
+            "run",
+            campaign,
+            "--yes",
+            "--quiet",
+            "--no-dry-run-check",
+            env=cli_env(box.url, key=secret),
+        )
     assert done.returncode == 3
     assert "no matches found for access token ***" in done.stderr
     folder = campaign.parent
@@ -228,13 +237,17 @@ def test_limit_sends_at_most_n_and_the_next_run_continues(make_campaign: MakeCam
     out = campaign.parent / "results.csv"
     with running_sandbox(SandboxConfig()) as box:
         env = cli_env(api_url=box.url)
-        done = run_cli("run", campaign, "--yes", "--quiet", "--limit", "5", env=env)
+        done = run_cli(
+            "run", campaign, "--yes", "--quiet", "--no-dry-run-check", "--limit", "5", env=env
+        )
         assert done.returncode == 0, done.stderr
         assert statuses(out) == {"sent": 5, "not_sent": 7}
-        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
         assert statuses(out) == {"sent": 12}
         assert accepted(box) == Counter(numbers(12))
-        done = run_cli("run", campaign, "--yes", env=env)  # nothing left to send
+        done = run_cli(
+            "run", campaign, "--yes", "--no-dry-run-check", env=env
+        )  # nothing left to send
         assert done.returncode == 0, done.stderr
         assert "Done: 12 sent\nSent nothing in this run\n" in done.stdout + done.stderr
         assert accepted(box) == Counter(numbers(12))
@@ -246,7 +259,9 @@ def test_sandbox_rehearsals_are_journaled_apart(make_campaign: MakeCampaign) -> 
     done = run_cli("run", campaign, "--sandbox", "--quiet", env=cli_env(key=None))
     assert done.returncode == 0, done.stderr
     with running_sandbox(SandboxConfig()) as box:
-        done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
+        done = run_cli(
+            "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
+        )
         assert done.returncode == 0, done.stderr
         assert accepted(box) == Counter(numbers(6))
 
@@ -287,6 +302,7 @@ def test_a_real_send_asks_first_on_a_terminal(
 ) -> None:
     """On a terminal, a send shows recipients, segments, from name, domain and URL, then asks."""
     campaign = make_campaign(5)
+    assert run_cli("run", campaign, "--dry-run", env=cli_env()).returncode == 0
     with running_sandbox(SandboxConfig()) as box:
         status, shown = converse(["run", str(campaign)], cli_env(api_url=box.url), answer)
         assert len(box.state.messages) == sent
@@ -310,7 +326,9 @@ def test_injected_faults_end_with_every_row_sent_once(make_campaign: MakeCampaig
     campaign = make_campaign(80, api={"url": "http://127.0.0.1:9/v3", "max_attempts": 10})
     config = SandboxConfig(fail_rate=0.2, publish_error_rate=0.1, seed=11)
     with running_sandbox(config) as box:
-        done = run_cli("run", campaign, "--yes", "--quiet", env=cli_env(api_url=box.url))
+        done = run_cli(
+            "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
+        )
         stats = box.state.stats()
         counts = accepted(box)
     assert done.returncode == 0, done.stderr
@@ -318,3 +336,87 @@ def test_injected_faults_end_with_every_row_sent_once(make_campaign: MakeCampaig
     assert counts == Counter(numbers(80))
     assert statuses(campaign.parent / "results.csv") == {"sent": 80}
     assert stats["peak_concurrency"] <= 10
+
+
+def test_a_real_send_needs_a_dry_run_of_the_same_plan(make_campaign: MakeCampaign) -> None:
+    """No dry run, or contacts changed since: exit 2 and nothing sent; after a dry run, it sends."""
+    campaign = make_campaign(5)
+    contacts = campaign.parent / "contacts.csv"
+    with running_sandbox(SandboxConfig()) as box:
+        env = cli_env(api_url=box.url)
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 2
+        assert "no dry run of this campaign yet" in done.stderr
+        assert run_cli("run", campaign, "--dry-run", env=env).returncode == 0
+        contacts.write_text(contacts.read_text() + "+447400100099,Late\n")
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 2
+        assert "contacts.csv changed since the dry run at " in done.stderr
+        assert not box.state.messages
+        assert run_cli("run", campaign, "--dry-run", env=env).returncode == 0
+        done = run_cli("run", campaign, "--yes", "--quiet", "--limit", "2", env=env)
+        assert done.returncode == 0, done.stderr
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)  # resumed, plan unchanged
+        assert done.returncode == 0, done.stderr
+        assert len(box.state.messages) == 6
+    assert run_cli("run", campaign, "--sandbox", "--quiet", env=cli_env(key=None)).returncode == 0
+
+
+def test_test_to_sends_the_first_texts_to_one_number_and_leaves_the_campaign_alone(
+    make_campaign: MakeCampaign,
+) -> None:
+    """--test-to: N texts to NUMBER (read as the campaign reads numbers), ids printed; twice."""
+    campaign = make_campaign(5)
+    with running_sandbox(SandboxConfig()) as box:
+        env = cli_env(api_url=box.url)
+        for _ in range(2):  # a second test send is allowed
+            done = run_cli(
+                "run", campaign, "--test-to", "07400 900123", "--test-count", "2", env=env
+            )
+            assert done.returncode == 0, done.stderr
+        sent = [(m["phoneNumber"], m["text"]) for m in box.state.messages]
+        assert (
+            sent
+            == [
+                ("+447400900123", "Hi Name0, spring sale!"),
+                ("+447400900123", "Hi Name1, spring sale!"),
+            ]
+            * 2
+        )
+        ids = [m["sms_id"] for m in box.state.messages]
+        assert all(f"sms_id {i}" in done.stdout for i in ids[2:])  # the last run's ids
+        assert "Test sent: row 2's text to +447400900123" in done.stdout
+        assert not (campaign.parent / "results.csv").exists()
+        assert not (campaign.parent / ".wooxy-bulk" / "test.journal.sqlite").exists()
+        # the campaign still needs its dry run, and then sends every row once
+        assert run_cli("run", campaign, "--dry-run", env=env).returncode == 0
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 0, done.stderr
+        assert len(box.state.messages) == 4 + 5
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--test-to", "12345"], "--test-to: "),
+        (["--test-to", "+447400900123", "--dry-run"], "choose one"),
+    ],
+)
+def test_test_to_mistakes_exit_2(
+    make_campaign: MakeCampaign, args: list[str], expected: str
+) -> None:
+    """A bad test number, or --test-to with --dry-run: exit 2 and nothing sent."""
+    campaign = make_campaign(3)
+    done = run_cli("run", campaign, *args, "--sandbox", env=cli_env(key=None))
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+
+
+def test_test_to_the_sandbox_needs_no_key(make_campaign: MakeCampaign) -> None:
+    """--test-to with --sandbox needs neither a key nor a dry run."""
+    campaign = make_campaign(3)
+    done = run_cli(
+        "run", campaign, "--sandbox", "--test-to", "+447400900123", env=cli_env(key=None)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Test sent: row 2's text to +447400900123: sms_id " in done.stdout

@@ -71,3 +71,22 @@ def test_a_port_in_use_is_a_clear_error() -> None:
     assert proc.returncode == 2
     assert err.startswith("Error: ") and str(port) in err
     assert "Traceback" not in err
+
+
+def test_sandbox_delivery_and_balance_options() -> None:
+    """--delivery-delay-s, --delivery-fail-rate and --balance shape sms/info and account/info."""
+    port = free_port()
+    options = ("--delivery-delay-s", 0, "--delivery-fail-rate", 1, "--balance", 3)
+    proc = start_cli("sandbox", "--port", port, *options, env=cli_env(key=None))
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        url, headers = f"http://127.0.0.1:{port}/v3", {"Access-Token": "sandbox"}
+        sms_id = httpx.post(f"{url}/sms/send", json=BODY, headers=headers).json()["sms_id"]
+        info = httpx.post(f"{url}/sms/info", json={"ids": [sms_id]}, headers=headers).json()
+        account = httpx.post(f"{url}/account/info", headers=headers).json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert info["data"][sms_id]["status"] == "failed"
+    assert account == {"result": True, "accountName": "sandbox", "accountBalance": 0.1}

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wooxy_bulk import sandbox as sandbox_module
 from wooxy_bulk.errors import InputError
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, create_app, running_sandbox, serve
+from wooxy_bulk.sandbox import server as sandbox_module
 
 TOKEN = "sandbox"
 DOMAIN = "shop.example.com"
@@ -306,6 +306,8 @@ def test_stats_endpoint_counts_by_outcome() -> None:
         "in_flight": 0,
         "peak_concurrency": 1,
         "balance_left": 4,
+        "methods": {"sms/send": 4, "sms/info": 0, "account/info": 0},
+        "info_ids": {"asked": 0, "largest": 0},
     }
 
 

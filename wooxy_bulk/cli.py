@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import __version__
+from . import __version__, dryrun, scaffold, testsend
 from .api import WooxyClient, make_http_client
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
@@ -58,7 +58,10 @@ class RunOptions:
     quiet: bool
     retry_failed: bool
     resend_unknown: bool
-    wait: bool
+    no_dry_run_check: bool = False
+    test_to: str | None = None
+    test_count: int = 1
+    wait: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,23 @@ def main() -> None:
     help="Send again the rows whose outcome is unknown (they may have been delivered).",
 )
 @click.option(
+    "--test-to",
+    metavar="NUMBER",
+    help="Send the first ready row's text to NUMBER only (your phone); the campaign is untouched.",
+)
+@click.option(
+    "--test-count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --test-to: send the first N ready rows' texts.",
+)
+@click.option(
+    "--no-dry-run-check",
+    is_flag=True,
+    help="Send without a dry run of the same plan first.",
+)
+@click.option(
     "--wait",
     is_flag=True,
     help="Keep running until every row is sent: sleep while all send windows are closed.",
@@ -144,6 +164,19 @@ def run(
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), help="Share of HTTP 500s.")
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
+@click.option(
+    "--delivery-delay-s",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds a message stays new before it is delivered or failed.",
+)
+@click.option(
+    "--delivery-fail-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of accepted messages whose delivery fails.",
+)
 @click.option("--seed", type=int, help="Seed for the injected faults.")
 def sandbox_command(
     host: str,
@@ -156,6 +189,8 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    delivery_delay_s: float,
+    delivery_fail_rate: float,
     seed: int | None,
 ) -> None:
     """Serve a local fake of the Wooxy API, for rehearsals and tests."""
@@ -169,6 +204,8 @@ def sandbox_command(
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
         seed=seed,
+        delivery_delay_s=delivery_delay_s,
+        delivery_fail_rate=delivery_fail_rate,
     )
 
     def ready(url: str) -> None:
@@ -185,12 +222,48 @@ def sandbox_command(
     click.echo("Sandbox stopped.")
 
 
+@main.command("new")
+@click.argument("contacts", type=click.Path(path_type=Path))
+@click.option("--name", help="The campaign's name (default: from the contacts file's name).")
+@click.option("--region", help="Country code of numbers written without one, e.g. GB.")
+def new_command(contacts: Path, name: str | None, region: str | None) -> None:
+    """Write NAME.yaml and NAME.txt.j2 for CONTACTS, guessing its columns."""
+    try:
+        found = _guess(contacts, region)
+        campaign_name = scaffold.campaign_name(contacts, name)
+        files = scaffold.write_files(found, campaign_name, Path.cwd())
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except (KeyboardInterrupt, click.Abort):
+        _fail("interrupted; nothing was written", ExitStatus.INTERRUPTED)
+    click.echo(f"Read {display_path(contacts)}:")
+    click.echo("\n".join(f"  {reason}" for reason in found.reasons))
+    click.echo("Wrote " + " and ".join(display_path(p.name) for p in files))
+    campaign_file = files[0].name
+    click.echo("Next: edit domain (and the message), then:")
+    click.echo(f"  wooxy-bulk run {campaign_file} --dry-run    # see every text; sends nothing")
+    click.echo(f"  wooxy-bulk run {campaign_file} --sandbox    # rehearse against a local fake API")
+    click.echo(f"  wooxy-bulk run {campaign_file}              # send (WOOXY_API_KEY set)")
+
+
+def _guess(contacts: Path, region: str | None) -> scaffold.Guess:
+    try:
+        return scaffold.guess(contacts, region)
+    except scaffold.RegionNeeded:
+        if region or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise
+    asked = click.prompt("Country code of the numbers written without one (e.g. GB)")
+    return scaffold.guess(contacts, asked)
+
+
 def _fail(message: str, status: ExitStatus) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(status)
 
 
 def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) -> ExitStatus:
+    if options.test_to is not None and options.dry_run:
+        raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
         campaign = campaign.model_copy(update={"results": results})
@@ -204,8 +277,13 @@ def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) 
         for line in schedule_lines(plan.counts()[Status.READY], held):
             click.echo(line)
         _write(campaign, plan)
+        dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
+    if options.test_to is not None:
+        return _test_send(campaign, plan, options, api_url, token)
+    if not (options.sandbox or options.no_dry_run_check):
+        dryrun.check(campaign)
     return _send(campaign, plan, options, api_url, token, windows, timing)
 
 
@@ -289,6 +367,32 @@ def _send(
     return _conclusion(plan, report)
 
 
+def _test_send(
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+) -> ExitStatus:
+    number = testsend.recipient(campaign, options.test_to or "")
+    rows = testsend.rows_for(plan, number, options.test_count)
+    started = datetime.now(UTC)
+
+    def journal(index: int) -> Journal:
+        return Journal(testsend.journal_path(campaign), testsend.scope(scope, started, index))
+
+    def shown(row: PlanRow) -> None:
+        outcome = f"sms_id {row.sms_id}" if row.sms_id else row.error
+        click.echo(f"Test {row.status.value}: row {row.row}'s text to {row.phone}: {outcome}")
+
+    with _endpoint(options, api_url) as (url, scope):
+        click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
+        report = run_event_loop(_send_async(campaign, rows, journal, url, token, shown))
+    if report.end is End.STOPPED:
+        click.echo(f"Stopped: {report.reason}", err=True)
+        return ExitStatus.STOPPED
+    if report.end is End.INTERRUPTED:
+        return ExitStatus.INTERRUPTED
+    click.echo("The campaign's journal and results are untouched.")
+    return ExitStatus.ROWS_FAILED if report.failed or report.unknown else ExitStatus.OK
+
+
 @contextmanager
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
@@ -312,14 +416,15 @@ def _confirm(summary: str) -> None:
 async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
-    journal: Journal,
+    journal: Journal | Callable[[int], Journal],
     url: str,
     token: str,
-    progress: Progress,
-    windows: Windows | None,
-    wait: bool,
-    timing: Timing,
+    progress: Callable[[PlanRow], None],
+    windows: Windows | None = None,
+    wait: bool = False,
+    timing: Timing | None = None,
 ) -> SendReport:
+    """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -346,6 +451,9 @@ async def _send_async(
                 from_name=campaign.from_name,
                 tags=campaign.tags,
             )
+            if not isinstance(journal, Journal):
+                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
+            timing = timing or _timing(None)
             hold = make_hold(windows, timing.clock)
 
             def send(batch: Sequence[PlanRow]) -> Awaitable[SendReport]:
@@ -354,7 +462,7 @@ async def _send_async(
                 )
 
             def waiting(count: int, opening: Opening) -> None:
-                assert opening.at is not None
+                assert opening.at is not None and isinstance(progress, Progress)
                 progress.note(
                     f"waiting: {count:,} {'row waits' if count == 1 else 'rows wait'}"
                     " for their send window, until"

@@ -1,4 +1,8 @@
-"""A faithful local fake of the Wooxy Send SMS API (Starlette app served by uvicorn on loopback).
+"""A faithful local fake of the Wooxy API (Starlette app served by uvicorn on loopback).
+
+``POST /v3/sms/info`` and ``POST /v3/account/info`` (delivery.py) share steps 1-4 below
+with the send method (one concurrency limit for the account, whatever the method), then check
+their own body and answer.
 
 ``POST /v3/sms/send`` checks, in this order, answering with the first problem found:
 
@@ -12,7 +16,7 @@
    ``sandbox-badsecret`` 401 "access token check failed for key/secret 1/sandbox-badsecret";
    any other token not in ``tokens`` 401 "no matches found for access token <token>";
 4. body: not JSON, or JSON that is no object: 400 "Bad Request";
-5. arguments, 400 (see sandbox_rules): domain, phoneNumber, E.164, text, fromName, tags. JSON null
+5. arguments, 400 (see rules.py): domain, phoneNumber, E.164, text, fromName, tags. JSON null
    counts as absent; a whitespace-only string counts as empty; unknown keys are ignored;
 6. account: domain not in ``domains`` (case-insensitive; empty = any) 404, number in ``blacklist``
    400, ``balance`` (messages accepted since start) used up 402 "Insufficient balance. You need
@@ -30,9 +34,12 @@ httptools when it is installed (a third less CPU per request than h11), else wit
 ``GET /sandbox/messages``: the accepted messages in acceptance order, each
 ``{"sms_id", "phoneNumber", "text", "fromName", "tags", "domain", "time"}`` (time: ISO 8601 UTC).
 ``GET /sandbox/stats``: ``{"requests", "accepted", "rejected": {page template: n}, "faults":
-{"internal", "publishing", "hang"}, "throttled", "in_flight", "peak_concurrency", "balance_left"}``;
-requests = accepted + sum(rejected) + internal + publishing + throttled (hangs are accepted).
-``peak_concurrency`` includes a refused request: 11 sent at once shows 11.
+{"internal", "publishing", "hang"}, "throttled", "in_flight", "peak_concurrency", "balance_left",
+"methods": {"sms/send": n, "sms/info": n, "account/info": n}, "info_ids": {"asked", "largest"}}``.
+Requests, throttled and the peak count every method; with sends only, requests = accepted +
+sum(rejected) + internal + publishing + throttled (hangs are accepted). ``peak_concurrency``
+includes a refused request: 11 sent at once shows 11. ``info_ids`` counts the ids asked for and
+the most in one request.
 """
 
 from __future__ import annotations
@@ -56,33 +63,31 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
-from wooxy_bulk import sandbox_rules as rules
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.sandbox_rules import SandboxConfig, SandboxState
+from wooxy_bulk.sandbox import rules
+from wooxy_bulk.sandbox.delivery import ACCOUNT_PATH, INFO_PATH
+from wooxy_bulk.sandbox.rules import SEND_PATH, SandboxConfig, SandboxState
 
-__all__ = [
-    "RunningSandbox",
-    "SandboxConfig",
-    "SandboxState",
-    "create_app",
-    "running_sandbox",
-    "serve",
-]
-
-SEND_PATH = "/v3/sms/send"
 _HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"  # the C parser is faster
 _HANGING = "wooxy_bulk.sandbox.hanging"  # scope key marking a request that never gets an answer
 
 
-class _SendEndpoint:
-    """``POST /v3/sms/send`` as a bare ASGI app: small per-request work, full control of hangs."""
+Decide = Callable[[str, bytes], "rules.Rejection | dict[str, Any]"]
 
-    def __init__(self, state: SandboxState) -> None:
-        self.state = state
+
+class _Endpoint:
+    """One API method as a bare ASGI app: small per-request work, full control of hangs.
+
+    Every method shares the concurrency limit and the latency; `decide(token, body)` gives the
+    error or the answer's JSON. Only the send method hangs (``hangs``).
+    """
+
+    def __init__(self, state: SandboxState, path: str, decide: Decide, hangs: bool) -> None:
+        self.state, self.path, self.decide, self.hangs = state, path, decide, hangs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = await _read_body(receive)
-        if not self.state.admit():
+        if not self.state.admit(self.path):
             limit = self.state.config.max_concurrency
             text = rules.TOO_MANY.format(limit=limit)
             await _answer(send, 429, _failure(text), ((b"retry-after", b"1"),))
@@ -95,17 +100,17 @@ class _SendEndpoint:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time() + self.state.config.latency_ms / 1000
-        outcome = self.state.decide(_header(scope, b"access-token"), raw)
+        outcome = self.decide(_header(scope, b"access-token"), raw)
         if (wait := due - loop.time()) > 0:
             await asyncio.sleep(wait)
         if isinstance(outcome, rules.Rejection):
             await _answer(send, outcome.status, _failure(outcome.text))
-        elif self.state.draw_hang():
+        elif self.hangs and self.state.draw_hang():
             scope[_HANGING] = True
             while (await receive())["type"] != "http.disconnect":
                 pass
         else:
-            await _answer(send, 200, {"result": True, "sms_id": outcome["sms_id"]})
+            await _answer(send, 200, outcome)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -150,27 +155,38 @@ def create_app(config: SandboxConfig) -> Starlette:
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse(state.stats())
 
-    endpoint = _SendEndpoint(state)
+    def decide_send(token: str, raw: bytes) -> rules.Rejection | dict[str, Any]:
+        outcome = state.decide(token, raw)
+        if isinstance(outcome, rules.Rejection):
+            return outcome
+        return {"result": True, "sms_id": outcome["sms_id"]}
+
+    endpoints = {
+        SEND_PATH: _Endpoint(state, SEND_PATH, decide_send, hangs=True),
+        INFO_PATH: _Endpoint(state, INFO_PATH, state.decide_info, hangs=False),
+        ACCOUNT_PATH: _Endpoint(state, ACCOUNT_PATH, state.decide_account, hangs=False),
+    }
     app = _SandboxApp(
         routes=[
-            Route(SEND_PATH, endpoint, methods=["POST"]),
+            *(Route(path, endpoint, methods=["POST"]) for path, endpoint in endpoints.items()),
             Route("/sandbox/messages", messages, methods=["GET"]),
             Route("/sandbox/stats", stats, methods=["GET"]),
         ]
     )
-    app.send_endpoint = endpoint
+    app.endpoints = endpoints
     app.state.sandbox = state
     return app
 
 
 class _SandboxApp(Starlette):
-    """Starlette with a fast path: ``POST /v3/sms/send`` skips the middleware and the router."""
+    """Starlette with a fast path: the API's POST methods skip the middleware and the router."""
 
-    send_endpoint: _SendEndpoint
+    endpoints: dict[str, _Endpoint]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == SEND_PATH and scope["method"] == "POST":
-            await self.send_endpoint(scope, receive, send)
+        endpoint = self.endpoints.get(scope["path"]) if scope["type"] == "http" else None
+        if endpoint is not None and scope["method"] == "POST":
+            await endpoint(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 

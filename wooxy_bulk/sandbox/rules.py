@@ -13,11 +13,13 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
+
+from wooxy_bulk.sandbox import delivery
 
 ACCOUNT_NAME = "sandbox"
 USER_ID = 1
@@ -49,6 +51,9 @@ NO_BALANCE = "Insufficient balance. You need at least {cost} to send this messag
 INTERNAL = "Internal server error"
 PUBLISHING = "Publishing error"
 TOO_MANY = "Too many concurrent requests: the API allows {limit} at once"
+
+SEND_PATH = "/v3/sms/send"
+METHODS = (SEND_PATH, delivery.INFO_PATH, delivery.ACCOUNT_PATH)
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _FROM_NAME = re.compile(r"[A-Za-z0-9 ]{1,11}")
@@ -176,8 +181,11 @@ class SandboxConfig:
     fail_rate: float = 0.0
     publish_error_rate: float = 0.0
     hang_rate: float = 0.0
-    max_concurrency: int = 10
+    max_concurrency: int = 10  # across every method: one limit for the account
     seed: int | None = None
+    delivery_delay_s: float = 1.0  # an accepted message is `new` this long, then final
+    delivery_fail_rate: float = 0.0  # the share of accepted messages whose delivery fails
+    clock: Callable[[], float] = field(default=time.time, compare=False)  # seconds since epoch
 
 
 class SandboxState:
@@ -189,6 +197,8 @@ class SandboxState:
         self.requests = self.throttled = self.in_flight = self.peak_concurrency = 0
         self.rejected: Counter[str] = Counter()
         self.faults = {"internal": 0, "publishing": 0, "hang": 0}
+        self.methods: Counter[str] = Counter({path: 0 for path in METHODS})
+        self.deliveries = delivery.Deliveries()
         self._rng = random.Random(config.seed)
         self._id_middle = f"{random.getrandbits(40):010x}"
 
@@ -203,9 +213,11 @@ class SandboxState:
         self._domains = frozenset(d.lower() for d in config.domains)
         self._blacklist = frozenset(config.blacklist)
 
-    def admit(self) -> bool:
-        """Count a request in flight; False (and counted as throttled) when over the limit."""
+    def admit(self, path: str = SEND_PATH) -> bool:
+        """Count a request to `path` in flight; False (and counted as throttled) when over the
+        limit, which every method shares."""
         self.requests += 1
+        self.methods[path] += 1
         self.in_flight += 1
         self.peak_concurrency = max(self.peak_concurrency, self.in_flight)
         if self.in_flight > self.config.max_concurrency:
@@ -225,7 +237,7 @@ class SandboxState:
         return max(self.config.balance - len(self.messages), 0)
 
     def decide(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
-        """Steps 3-7 of wooxy_bulk.sandbox's order (hangs aside): a Rejection, or the message."""
+        """Steps 3-7 of server.py's order (hangs aside): a Rejection, or the message."""
         checked = self._check(token, raw_body)
         if isinstance(checked, Rejection):
             self.rejected[checked.template] += 1
@@ -233,13 +245,41 @@ class SandboxState:
         return self._fault() or self._accept(checked)
 
     def _check(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
-        problem = check_token(token, self.config.tokens)
-        if problem is not None:
-            return problem
-        body = parse_body(raw_body)
+        body = self._authorised_body(token, raw_body)
         if isinstance(body, Rejection):
             return body
         return check_arguments(body) or self._check_account(body) or body
+
+    def _authorised_body(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
+        """The account errors of every method, then the body's JSON object."""
+        problem = check_token(token, self.config.tokens)
+        return problem or parse_body(raw_body)
+
+    def _counted(self, outcome: Rejection | dict[str, Any]) -> Rejection | dict[str, Any]:
+        if isinstance(outcome, Rejection):
+            self.rejected[outcome.template] += 1
+        return outcome
+
+    def decide_info(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
+        """``/v3/sms/info``: an error, or the delivery status of each id asked for."""
+        body = self._authorised_body(token, raw_body)
+        if isinstance(body, Rejection):
+            return self._counted(body)
+        ids = delivery.check_ids(body)
+        if isinstance(ids, str):
+            return self._counted(reject(400, ids))
+        return self.deliveries.info(ids, self.config.delivery_delay_s, self.config.clock())
+
+    def decide_account(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
+        """``/v3/account/info``: an error, or the account's name and balance. The body should
+        be empty; a JSON object is taken too (its keys are ignored)."""
+        problem = check_token(token, self.config.tokens)
+        if problem is None and raw_body.strip():
+            parsed = parse_body(raw_body)
+            problem = parsed if isinstance(parsed, Rejection) else None
+        if problem is not None:
+            return self._counted(problem)
+        return delivery.account_info(self.balance_left(), ACCOUNT_NAME, float(COST))
 
     def _check_account(self, body: dict[str, Any]) -> Rejection | None:
         if self._domains and body["domain"].lower() not in self._domains:
@@ -271,7 +311,8 @@ class SandboxState:
 
     def _accept(self, body: dict[str, Any]) -> dict[str, Any]:
         # shaped like a MongoDB ObjectId: seconds, a per-sandbox random part, a counter
-        seconds, count = int(time.time()) & 0xFFFFFFFF, len(self.messages) & 0xFFFFFF
+        now = self.config.clock()
+        seconds, count = int(now) & 0xFFFFFFFF, len(self.messages) & 0xFFFFFF
         sms_id = f"{seconds:08x}{self._id_middle}{count:06x}"
         message = {
             "sms_id": sms_id,
@@ -280,9 +321,10 @@ class SandboxState:
             "fromName": body.get("fromName"),
             "tags": body.get("tags"),
             "domain": body["domain"],
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
         }
         self.messages.append(message)
+        self.deliveries.record(message, now, self._draw(self.config.delivery_fail_rate))
         return message
 
     def stats(self) -> dict[str, Any]:
@@ -296,4 +338,6 @@ class SandboxState:
             "in_flight": self.in_flight,
             "peak_concurrency": self.peak_concurrency,
             "balance_left": self.balance_left(),
+            "methods": {path.removeprefix("/v3/"): n for path, n in self.methods.items()},
+            "info_ids": {"asked": self.deliveries.asked, "largest": self.deliveries.largest},
         }
