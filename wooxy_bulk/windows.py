@@ -30,6 +30,9 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MARGIN = timedelta(minutes=15)  # no send starts this close to its window's closing
 HORIZON_DAYS = 15  # how far ahead an opening is looked for
 _HOURS = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+_HEAD = 5  # a number's first digits, enough to find its time-zone prefix for most numbers
+_LONG_HEADS = frozenset(p[:_HEAD] for p in TIMEZONE_DATA if len(p) > _HEAD)
+_MISSING = object()
 _EVERY_DAY = frozenset(range(7))
 _MON_SAT = frozenset(range(6))
 
@@ -178,7 +181,9 @@ class Windows:
     def __init__(self, spec: WindowSpec | None, country_rules: bool = True) -> None:
         self.spec, self.country_rules = spec, country_rules
         self._by_prefix: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {}
-        self._where: dict[tuple[object, ...], Where | None] = {}
+        self._heads: dict[str, str] = {}
+        self._regionless: set[str] = set()
+        self._where: dict[object, Where | None] = {}
         self._zones: dict[str, str | None] = {}
         self._openings: dict[Where, Opening] = {}
 
@@ -189,14 +194,28 @@ class Windows:
     def locate(self, e164: str, zone_cell: str = "", country: str | None = None) -> Where | None:
         """Where a number's recipient is; None when no window or rule applies to it. Raises
         RowError for a timezone cell that names no IANA zone."""
+        prefix = self._heads.get(e164[1 : 1 + _HEAD]) or self._prefix(e164)
+        key: object = prefix
+        if zone_cell or prefix in self._regionless:
+            key = (prefix, zone_cell, country)
+        found = self._where.get(key, _MISSING)
+        if found is _MISSING:
+            self._number(e164, prefix)  # learns whether the prefix has a region of its own
+            if prefix in self._regionless:
+                key = (prefix, zone_cell, country)
+            found = self._where[key] = self._locate(e164, prefix, zone_cell, country)
+        return found  # type: ignore[return-value]
+
+    def _prefix(self, e164: str) -> str:
+        """The longest prefix of the number in libphonenumber's time-zone data; remembered for
+        the number's first digits when no longer prefix starts with them."""
         prefix = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX]
         while prefix and prefix not in TIMEZONE_DATA:
             prefix = prefix[:-1]
-        key = (prefix, zone_cell, country)
-        found = self._where.get(key, False)
-        if found is False:
-            found = self._where[key] = self._locate(e164, prefix, zone_cell, country)
-        return found  # type: ignore[return-value]
+        head = e164[1 : 1 + _HEAD]
+        if len(head) == _HEAD and head not in _LONG_HEADS:
+            self._heads[head] = prefix
+        return prefix
 
     def _locate(self, e164: str, prefix: str, zone_cell: str, country: str | None) -> Where | None:
         zones, region, state = self._number(e164, prefix)
@@ -219,6 +238,8 @@ class Windows:
         hit = self._by_prefix.get(prefix)
         if hit is None:
             hit = self._by_prefix[prefix] = number_facts(e164)
+            if hit[1] is None:
+                self._regionless.add(prefix)
         return hit
 
     def _zone(self, cell: str) -> str:
