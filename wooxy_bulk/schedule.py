@@ -86,12 +86,12 @@ def schedule_lines(ready: int, held: Sequence[Opening], limit: int = 12) -> list
     if not held:
         return []
     groups = Counter((o.at, o.zone) for o in held if o.at is not None)
+    first = {(o.at, o.zone): o for o in reversed(held)}
     never = sum(o.at is None for o in held)
     lines = [f"Send windows:    {ready:,} rows can go now; {len(held):,} wait for their window"]
     ordered = sorted(groups.items(), key=lambda item: (item[0][0], item[0][1]))
-    for (at, zone), count in ordered[:limit]:
-        opening = next(o for o in held if o.at == at and o.zone == zone)
-        lines.append(f"  {count:,} {_rows(count)} open {utc_and_local(opening)}")
+    for key, count in ordered[:limit]:
+        lines.append(f"  {count:,} {_rows(count)} open {utc_and_local(first[key])}")
     if len(ordered) > limit:
         rest = sum(count for _, count in ordered[limit:])
         lines.append(f"  … and {rest:,} more rows open later (see the results sheet)")
