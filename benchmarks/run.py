@@ -24,7 +24,7 @@ from . import preparation, sending
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "RESULTS.md"
-LIBRARIES = ("httptools", "uvloop", "aiohttp", "httpx", "python-calamine", "xlsxwriter")
+LIBRARIES = ("aiohttp", "uvloop", "python-calamine", "xlsxwriter")
 LIBRARIES += ("phonenumbers", "jinja2")
 MEMORY_LIMIT_MB = 1024
 

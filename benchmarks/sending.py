@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from wooxy_bulk.api import WooxyClient, make_http_client
+from wooxy_bulk.api import WooxyClient
+from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Journal
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.progress import Progress
@@ -98,9 +99,9 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
         tempfile.TemporaryDirectory(dir=folder) as scratch,
         Journal(Path(scratch) / "bench.journal.sqlite", "bench") as journal,
     ):
-        async with make_http_client(timeout_s=30, concurrency=CONCURRENCY) as http:
+        async with open_post(timeout_s=30, concurrency=CONCURRENCY) as post:
             client = WooxyClient(
-                http, url=url, token=TOKEN, domain=DOMAIN, from_name=FROM_NAME, tags=TAGS
+                post, url=url, token=TOKEN, domain=DOMAIN, from_name=FROM_NAME, tags=TAGS
             )
             progress = Progress(len(rows))
             gc.collect()

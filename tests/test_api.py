@@ -7,23 +7,18 @@ import contextlib
 import errno
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 from conftest import closed_port, self_signed_certificate, sized
 
-from wooxy_bulk.api import (
-    Answer,
-    Outcome,
-    WooxyClient,
-    make_http_client,
-    parse_retry_after,
-    redact,
-)
+from wooxy_bulk.api import Answer, Api, Outcome, WooxyClient, parse_retry_after
+from wooxy_bulk.https import PostError, Reply, open_post, post_error
 
 TOKEN = "tok-5EcReT-0123456789"
 URL = "https://api.wooxy.com/v3"
@@ -38,14 +33,13 @@ FROM_NAME_RULE = (
     " or be a valid phoneNumber"
 )
 
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[str, bytes, Mapping[str, str]], Awaitable[Reply]]
 
 
 def client_for(handler: Handler, **options: Any) -> WooxyClient:
-    """A client whose HTTP goes to `handler` through httpx.MockTransport."""
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), timeout=30)
+    """A client whose post function is `handler` (no network)."""
     settings: dict[str, Any] = {"url": URL, "token": TOKEN, "domain": "shop.example.com"}
-    return WooxyClient(http, **(settings | options))
+    return WooxyClient(handler, **(settings | options))
 
 
 def send_with(handler: Handler, **options: Any) -> Answer:
@@ -54,7 +48,11 @@ def send_with(handler: Handler, **options: Any) -> Answer:
 
 def answering(status: int, body: Any, headers: dict[str, str] | None = None) -> Handler:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return lambda request: httpx.Response(status, content=content, headers=headers)
+
+    async def post(url: str, sent: bytes, request_headers: Mapping[str, str]) -> Reply:
+        return status, content, {k.lower(): v for k, v in (headers or {}).items()}
+
+    return post
 
 
 def errors(*texts: str) -> dict[str, Any]:
@@ -93,7 +91,9 @@ API_TEXTS = [
     (200, f"Phone number {PHONE} is blacklisted", Outcome.FAILED),
     (403, f"Phone number {PHONE} is blacklisted", Outcome.FAILED),
     (429, BALANCE, Outcome.FATAL),  # the body first
-    (502, f"Phone number {PHONE} is blacklisted", Outcome.TRANSIENT),  # 5xx whatever the body
+    (502, f"Phone number {PHONE} is blacklisted", Outcome.FAILED),  # the API's JSON first
+    (502, "Internal server error", Outcome.TRANSIENT),
+    (500, "Something the page never mentioned", Outcome.FAILED),
 ]
 
 
@@ -120,6 +120,19 @@ ANSWERS = [
     (503, ODD, None, Outcome.TRANSIENT, "HTTP 503: <html> <b>busy</b> </html>", None),
     (503, b"", "Wed, 21 Oct 2015 07:28:00 GMT", Outcome.TRANSIENT, "HTTP 503", 0.0),
     (500, errors("Internal server error"), "1", Outcome.TRANSIENT, "Internal server error", 1.0),
+    (502, ODD, None, Outcome.UNKNOWN, "HTTP 502: <html> <b>busy</b> </html>", None),
+    (504, ODD, "5", Outcome.UNKNOWN, "HTTP 504: <html> <b>busy</b> </html>", 5.0),
+    (500, ODD, None, Outcome.UNKNOWN, "HTTP 500: <html> <b>busy</b> </html>", None),
+    (500, b"", None, Outcome.UNKNOWN, "HTTP 500", None),
+    (
+        502,
+        {"message": "Bad gateway"},
+        None,
+        Outcome.UNKNOWN,
+        'HTTP 502: {"message": "Bad gateway"}',
+        None,
+    ),
+    (301, b"", None, Outcome.FATAL, "HTTP 301", None),
     (418, b"I'm a teapot", None, Outcome.FAILED, "HTTP 418: I'm a teapot", None),
     (400, b"x" * 1000, None, Outcome.FAILED, "HTTP 400: " + "x" * 200, None),
     (400, {"result": False}, None, Outcome.FAILED, 'HTTP 400: {"result": false}', None),
@@ -182,29 +195,49 @@ def test_echoed_token_is_redacted(handler: Handler, outcome: Outcome, error: str
     assert TOKEN not in repr(answer)
 
 
-def test_token_in_an_exception_message_is_redacted() -> None:
-    """A transport error that quotes the key does not carry it into the Answer."""
+def test_token_in_a_network_error_is_redacted() -> None:
+    """A network failure whose message quotes the key does not carry it into the Answer."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadError(f"lost while sending {request.headers['access-token']}")
+    async def post(url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        raise PostError(f"lost while sending {headers['Access-Token']}", went_out=True)
 
-    answer = send_with(handler)
-    assert answer.outcome is Outcome.UNKNOWN
-    assert "***" in answer.error
-    assert TOKEN not in repr(answer)
+    answer = send_with(post)
+    assert (answer.outcome, answer.error) == (Outcome.UNKNOWN, "lost while sending ***")
+
+
+KEY = "ab/cd+ef gh=ij"  # a key with characters that JSON, PHP and URLs escape
 
 
 @pytest.mark.parametrize(
-    ("text", "secret", "expected"),
+    "echoed",
     [
-        ("key abc and abc", "abc", "key *** and ***"),
-        ("nothing here", "abc", "nothing here"),
-        ("empty secret", "", "empty secret"),
+        KEY,
+        json.dumps(KEY)[1:-1],
+        json.dumps(KEY)[1:-1].replace("/", "\\/"),  # PHP's json_encode: ab\/cd+ef gh=ij
+        "ab\\u002fcd\\u002Bef\\u0020gh\\u003dij",
+        "ab%2Fcd%2Bef%20gh%3Dij",
+        "ab%2fcd%2bef+gh%3dij",
+        "ab/cd%2Bef gh=ij",
     ],
 )
-def test_redact(text: str, secret: str, expected: str) -> None:
-    """redact() replaces every occurrence of the secret, and is a no-op for an empty one."""
-    assert redact(text, secret) == expected
+def test_the_key_is_redacted_in_every_form_it_is_echoed(echoed: str) -> None:
+    """The key as sent, JSON- or PHP-escaped, \\u-escaped or URL-encoded becomes ***, in an
+    error text and in a non-JSON answer's snippet."""
+    api = Api(answering(200, {}), url=URL, token=KEY)
+    assert api.redact(f"key [{echoed}] refused") == "key [***] refused"
+    in_html = send_with(answering(502, f"<p>{echoed}</p>".encode()), token=KEY)
+    assert in_html.error == "HTTP 502: <p>***</p>"
+    raw = b'{"result": false, "errors": ["no matches found for access token %s"]}'
+    in_json = send_with(answering(401, raw % json.dumps(KEY)[1:-1].encode()), token=KEY)
+    assert in_json.error == "no matches found for access token ***"
+
+
+def test_a_key_past_the_snippet_is_not_shown_in_part() -> None:
+    """A key that starts inside the 200 characters kept of an odd answer is wholly redacted."""
+    body = b" " * 5000 + b"x" * 190 + TOKEN.encode()
+    answer = send_with(answering(500, body))
+    assert answer.error == "HTTP 500: " + ("x" * 190 + "***")[:200]
+    assert TOKEN[:5] not in answer.error
 
 
 @pytest.mark.parametrize(
@@ -230,21 +263,20 @@ def test_redact(text: str, secret: str, expected: str) -> None:
 )
 def test_request_body_and_headers(url: str, options: dict[str, Any], body: dict[str, Any]) -> None:
     """The request is a POST to {url}/sms/send with the page's body (fromName, tags only if set)."""
-    seen: list[httpx.Request] = []
+    seen: list[tuple[str, bytes, Mapping[str, str]]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"result": True, "sms_id": SMS_ID})
+    async def post(url: str, content: bytes, headers: Mapping[str, str]) -> Reply:
+        seen.append((url, content, headers))
+        return 200, json.dumps({"result": True, "sms_id": SMS_ID}).encode(), {}
 
-    client = client_for(handler, url=url, **options)
+    client = client_for(post, url=url, **options)
     answers = asyncio.run(_send_twice(client, "Hi Olivia 😀 «ü»"))
     assert [a.outcome for a in answers] == [Outcome.SENT, Outcome.SENT]
-    for request in seen:
-        assert request.method == "POST"
-        assert str(request.url) == "https://api.wooxy.com/v3/sms/send"
-        assert request.headers["Access-Token"] == TOKEN
-        assert request.headers["Content-Type"] == "application/json"
-        sent = json.loads(request.content)
+    assert len(seen) == 2
+    for sent_to, content, headers in seen:
+        assert sent_to == "https://api.wooxy.com/v3/sms/send"
+        assert headers == {"Access-Token": TOKEN, "Content-Type": "application/json"}
+        sent = json.loads(content)
         assert sent == body
         assert list(sent) == list(body)
 
@@ -253,11 +285,7 @@ async def _send_twice(client: WooxyClient, text: str) -> list[Answer]:
     return [await client.send(PHONE, text), await client.send(PHONE, text)]
 
 
-def raising(exc: Exception, cause: BaseException | None = None) -> Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise exc from cause
-
-    return handler
+KEY_443 = ConnectionKey("api.wooxy.com", 443, True, True, None, None, None)
 
 
 def certificate_error() -> ssl.SSLCertVerificationError:
@@ -265,32 +293,79 @@ def certificate_error() -> ssl.SSLCertVerificationError:
 
 
 @pytest.mark.parametrize(
-    ("handler", "outcome", "error"),
+    ("exc", "went_out", "outcome", "error"),
     [
-        (raising(httpx.ConnectError("refused")), Outcome.TRANSIENT, "cannot connect: refused"),
         (
-            raising(httpx.ConnectError("x"), ConnectionRefusedError(errno.ECONNREFUSED, "no")),
+            aiohttp.ClientConnectorError(KEY_443, OSError(errno.ECONNREFUSED, "refused")),
+            False,
             Outcome.TRANSIENT,
             "connection refused",
         ),
-        (raising(httpx.ConnectTimeout("t")), Outcome.TRANSIENT, "connect timeout after 30 s"),
-        (raising(httpx.PoolTimeout("t")), Outcome.TRANSIENT, "connect timeout after 30 s"),
-        (raising(httpx.ReadTimeout("t")), Outcome.UNKNOWN, "read timeout after 30 s"),
-        (raising(httpx.ReadError("reset")), Outcome.UNKNOWN, "connection lost mid-request"),
-        (raising(httpx.WriteError("broken")), Outcome.UNKNOWN, "connection lost mid-request"),
-        (raising(httpx.WriteTimeout("t")), Outcome.UNKNOWN, "connection lost mid-request"),
         (
-            raising(httpx.RemoteProtocolError("Server disconnected")),
+            aiohttp.ClientConnectorDNSError(KEY_443, OSError(-2, "Name or service not known")),
+            False,
+            Outcome.TRANSIENT,
+            "host name not found: api.wooxy.com",
+        ),
+        (
+            aiohttp.ClientConnectorError(KEY_443, OSError(errno.ENETUNREACH, "unreachable")),
+            False,
+            Outcome.TRANSIENT,
+            "cannot connect to api.wooxy.com:443: unreachable",
+        ),
+        (
+            aiohttp.ClientProxyConnectionError(KEY_443, OSError(errno.ECONNREFUSED, "refused")),
+            False,
+            Outcome.TRANSIENT,
+            "cannot connect to the proxy api.wooxy.com:443: refused",
+        ),
+        (
+            aiohttp.ClientHttpProxyError(None, (), status=407, message="Proxy Authentication"),
+            False,
+            Outcome.TRANSIENT,
+            "the proxy refused the connection: HTTP 407 Proxy Authentication",
+        ),
+        (
+            aiohttp.ClientConnectorCertificateError(KEY_443, certificate_error()),
+            False,
+            Outcome.FATAL,
+            "TLS certificate verification failed",
+        ),
+        (aiohttp.InvalidURL("ftp://x"), False, Outcome.FATAL, "cannot send to ftp://x"),
+        (aiohttp.ClientOSError(errno.ECONNRESET, "reset"), False, Outcome.TRANSIENT, "cannot"),
+        (
+            aiohttp.ClientOSError(errno.ECONNRESET, "reset"),
+            True,
+            Outcome.UNKNOWN,
+            "connection lost mid-request (ClientOSError: [Errno 104] reset)",
+        ),
+        (
+            aiohttp.ServerDisconnectedError(),
+            True,
             Outcome.UNKNOWN,
             "the server closed the connection without an answer",
         ),
-        (raising(httpx.ConnectError("tls"), certificate_error()), Outcome.FATAL, "TLS certificate"),
-        (raising(httpx.UnsupportedProtocol("ftp")), Outcome.FATAL, "cannot send: ftp"),
+        (
+            aiohttp.ClientPayloadError("not completed"),
+            True,
+            Outcome.UNKNOWN,
+            "the answer was cut short (not completed)",
+        ),
+        (
+            aiohttp.ClientResponseError(None, (), status=400, message="Invalid status"),  # type: ignore[arg-type]
+            True,
+            Outcome.UNKNOWN,
+            "the answer was not valid HTTP (Invalid status)",
+        ),
     ],
 )
-def test_transport_errors(handler: Handler, outcome: Outcome, error: str) -> None:
+def test_network_failures(exc: BaseException, went_out: bool, outcome: Outcome, error: str) -> None:
     """Failures before the request went out are transient; after it, unknown; never raised."""
-    answer = send_with(handler)
+
+    async def post(url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        raise post_error(exc, went_out=went_out)
+
+    answer = send_with(post)
     assert answer.outcome is outcome
     assert answer.error.startswith(error)
     assert answer.http_status is None
@@ -324,12 +399,12 @@ def test_non_http_url_is_refused() -> None:
         client_for(answering(200, {}), url="ftp://api.wooxy.com/v3")
 
 
-# ---- real sockets, through the transport make_http_client picks --------------------------------
+# ---- real sockets, through open_post (aiohttp) ------------------------------------------------
 
 
 async def _send_real(url: str, timeout_s: float = 5.0) -> Answer:
-    async with make_http_client(timeout_s=timeout_s, concurrency=2) as http:
-        client = WooxyClient(http, url=url, token=TOKEN, domain="shop.example.com")
+    async with open_post(timeout_s=timeout_s, concurrency=2) as post:
+        client = WooxyClient(post, url=url, token=TOKEN, domain="shop.example.com")
         return await client.send(PHONE, "Hi")
 
 
@@ -438,8 +513,8 @@ def test_a_ca_named_by_ssl_cert_file_is_trusted(
     assert (answer.outcome, answer.sms_id) == (Outcome.SENT, SMS_ID)
 
 
-def test_make_http_client_keeps_within_concurrency_and_reuses_connections() -> None:
-    """Twelve sends at once through make_http_client(concurrency=3): three connections, at most
+def test_open_post_keeps_within_concurrency_and_reuses_connections() -> None:
+    """Twelve sends at once through open_post(concurrency=3): three connections, at most
     three requests at the server at any moment."""
     connections, active, peak = 0, 0, 0
 
@@ -460,8 +535,8 @@ def test_make_http_client_keeps_within_concurrency_and_reuses_connections() -> N
     async def scenario() -> list[Answer]:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v3"
-        async with server, make_http_client(timeout_s=5, concurrency=3) as http:
-            client = WooxyClient(http, url=url, token=TOKEN, domain="shop.example.com")
+        async with server, open_post(timeout_s=5, concurrency=3) as post:
+            client = WooxyClient(post, url=url, token=TOKEN, domain="shop.example.com")
             return await asyncio.gather(*(client.send(PHONE, "Hi") for _ in range(12)))
 
     answers = asyncio.run(scenario())

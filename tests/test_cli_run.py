@@ -20,7 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
+from conftest import MakeCampaign, cli_env, closed_port, numbers, run_cli, start_cli
 
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 
@@ -336,6 +336,30 @@ def test_injected_faults_end_with_every_row_sent_once(make_campaign: MakeCampaig
     assert counts == Counter(numbers(80))
     assert statuses(campaign.parent / "results.csv") == {"sent": 80}
     assert stats["peak_concurrency"] <= 10
+
+
+def test_an_unreachable_api_leaves_rows_not_sent_for_a_rerun(make_campaign: MakeCampaign) -> None:
+    """Connection refused: nothing left the machine, so rows are not_sent (not failed), the
+    closing message says a re-run sends them, exit 1; the re-run does."""
+    campaign = make_campaign(4, api={"url": "http://127.0.0.1:9/v3", "max_attempts": 2})
+    out = campaign.parent / "results.csv"
+    refused = f"http://127.0.0.1:{closed_port()}/v3"
+    done = run_cli(
+        "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=refused)
+    )
+    assert done.returncode == 1, done.stderr
+    assert "4 messages never reached the API (see their error); they are not_sent: run again" in (
+        done.stderr
+    )
+    rows = results(out)
+    assert {r["status"] for r in rows} == {"not_sent"}
+    assert rows[0]["error"].startswith("connection refused (gave up after 2 attempts;")
+    with running_sandbox(SandboxConfig()) as box:
+        done = run_cli(
+            "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
+        )
+        assert done.returncode == 0, done.stderr
+        assert accepted(box) == Counter(numbers(4))
 
 
 def test_a_real_send_needs_a_dry_run_of_the_same_plan(make_campaign: MakeCampaign) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,7 @@ API = "https://api.wooxy.com/v3"
 PHONE = "+447700900123"
 OTHER = "+447700900456"
 SMS_ID = "5d91513fd132d5f462796870"
+VERSION_1 = Path(__file__).parent / "data" / "journal-v1.sqlite"  # made by schema 1's code
 
 
 @pytest.fixture
@@ -211,7 +213,11 @@ def _garbage(path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (_newer, "schema version 2, newer than this wooxy-bulk understands \\(1\\); upgrade"),
+        (
+            _newer,
+            f"schema version {SCHEMA_VERSION + 1}, newer than this wooxy-bulk understands"
+            f" \\({SCHEMA_VERSION}\\); upgrade",
+        ),
         (_foreign, "is not a wooxy-bulk journal; move it away or rename the campaign"),
         (_garbage, "is not a wooxy-bulk journal \\(file is not a database\\); move it away"),
     ],
@@ -245,3 +251,47 @@ def test_utc_clock_formats_a_new_second_anew() -> None:
         "2025-11-25T01:46:41.750+00:00",
         "2025-11-25T01:47:42.000+00:00",
     ]
+
+
+def test_a_version_1_journal_is_upgraded_in_place(path: Path) -> None:
+    """A journal written before delivery status opens, keeps its entries and gains the columns."""
+    path.parent.mkdir(parents=True)
+    shutil.copy(VERSION_1, path)
+    with Journal(path, API) as journal:
+        entries = journal.entries()
+        journal.record_deliveries([(PHONE, "delivered")], "2026-12-01T08:00:00Z")
+        after = journal.entries()[PHONE]
+    assert (entries[PHONE].state, entries[PHONE].sms_id, entries[PHONE].delivery) == (
+        JState.SENT,
+        SMS_ID,
+        "",
+    )
+    assert entries[OTHER].state is JState.FAILED
+    assert (after.delivery, after.delivery_checked_at) == ("delivered", "2026-12-01T08:00:00Z")
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    finally:
+        db.close()
+    with Journal(path, "sandbox") as journal:  # the other scope is untouched, and opens again
+        assert journal.entries()[PHONE].delivery == ""
+
+
+def test_record_deliveries_touches_sent_messages_of_its_scope_only(path: Path) -> None:
+    """Statuses go to sent messages of this scope; a failed one or another scope is left alone."""
+    with Journal(path, "sandbox") as journal:
+        journal.begin(PHONE, 2, "Hi")
+        journal.finish(PHONE, JState.SENT, sms_id="sandbox-id")
+    with Journal(path, API) as journal:
+        journal.begin(PHONE, 2, "Hi")
+        journal.finish(PHONE, JState.SENT, sms_id=SMS_ID)
+        journal.begin(OTHER, 3, "Hi")
+        journal.finish(OTHER, JState.FAILED, error="no")
+        journal.record_deliveries([(PHONE, "new"), (OTHER, "delivered")], "t1")
+        journal.record_deliveries([(PHONE, "enroute")], "t2")
+    with Journal(path, API) as journal:
+        entries = journal.entries()
+    with Journal(path, "sandbox") as journal:
+        sandbox = journal.entries()[PHONE]
+    assert (entries[PHONE].delivery, entries[PHONE].delivery_checked_at) == ("enroute", "t2")
+    assert (entries[OTHER].delivery, sandbox.delivery) == ("", "")

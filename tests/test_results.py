@@ -8,11 +8,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from python_calamine import CalamineWorkbook
 
 from wooxy_bulk.plan import Plan, PlanRow, Status
 from wooxy_bulk.results import RESULT_COLUMNS, write_results
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
+CHECKED = "2026-12-01T08:00:00Z"
 
 
 def sample_plan() -> Plan:
@@ -25,6 +27,8 @@ def sample_plan() -> Plan:
             "Hi Olivia",
             1,
             sms_id="5d91513fd132d5f462796870",
+            delivery="delivered",
+            delivery_checked_at=CHECKED,
         ),
         PlanRow(3, ("12345", FORMULA), Status.INVALID, error="'12345' is not a valid number"),
         PlanRow(
@@ -76,9 +80,11 @@ def test_xlsx_has_every_row_in_order_with_the_result_columns(tmp_path: Path) -> 
         None,
         1,
         "Hi Olivia",
+        "delivered",
+        CHECKED,
     )
     assert [v[4] for v in values[1:]] == ["sent", "invalid", "failed", "duplicate", "not_sent"]
-    assert values[5][-1] == "Hi Zoë 🌸"
+    assert values[5][-3:] == ("Hi Zoë 🌸", None, None)  # never sent: no delivery
 
 
 def test_xlsx_layout_bold_frozen_header_filters_and_summary(tmp_path: Path) -> None:
@@ -89,7 +95,7 @@ def test_xlsx_layout_bold_frozen_header_filters_and_summary(tmp_path: Path) -> N
     sheet = book["Results"]
     assert sheet["A1"].font.b
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:I6"
+    assert sheet.auto_filter.ref == "A1:K6"
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     assert summary["sent"] == 1 and summary["invalid"] == 1 and summary["not_sent"] == 1
     assert summary["total"] == 5
@@ -211,5 +217,102 @@ def test_xlsx_streams_thousands_of_rows_in_order(tmp_path: Path) -> None:
         None,
         1,
         f"Hi {count + 1}",
+        None,
+        None,
     )
-    assert sheet.calculate_dimension() == f"A1:I{count + 1}"
+    assert sheet.calculate_dimension() == f"A1:K{count + 1}"
+
+
+def delivery_plan() -> Plan:
+    """Sent rows in every delivery state, and a row never sent."""
+    words = ["delivered", "delivered", "failed", "new", "enroute", "not_found", ""]
+    rows = [
+        PlanRow(
+            n + 2,
+            (f"+4479111234{n:02d}",),
+            Status.SENT,
+            f"+4479111234{n:02d}",
+            "Hi",
+            1,
+            sms_id=f"{n:024x}",
+            delivery=word,
+            delivery_checked_at=CHECKED if word else "",
+        )
+        for n, word in enumerate(words)
+    ]
+    rows.append(PlanRow(9, ("1",), Status.INVALID, error="bad number"))
+    return Plan(("phone",), rows)
+
+
+DELIVERY_COLUMN = [
+    "delivered",
+    "delivered",
+    "failed",
+    "pending",
+    "pending (enroute)",
+    "not_found",
+    "",
+    "",
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_delivery_columns_come_last_in_both_formats(tmp_path: Path, suffix: str) -> None:
+    """delivery (pending for new, pending (word) for others) and delivery_checked_at, last."""
+    path = tmp_path / f"r{suffix}"
+    write_results(path, delivery_plan())
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f))
+    else:
+        sheet = openpyxl.load_workbook(path)["Results"]
+        rows = [[v or "" for v in r] for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][-3:] == ["text", "delivery", "delivery_checked_at"]
+    assert [r[-2] for r in rows[1:]] == DELIVERY_COLUMN
+    assert [r[-1] for r in rows[1:]] == [CHECKED] * 6 + ["", ""]
+
+
+def test_summary_counts_by_delivery_with_a_chart(tmp_path: Path) -> None:
+    """XLSX Summary: sent rows by delivery in D:E beside the status counts, and a bar chart."""
+    path = tmp_path / "r.xlsx"
+    write_results(path, delivery_plan())
+    summary = openpyxl.load_workbook(path)["Summary"]
+    table = [(r[3], r[4]) for r in summary.iter_rows(values_only=True) if r[3]]
+    assert table == [
+        ("delivery (sent rows)", "rows"),
+        ("delivered", 2),
+        ("failed", 1),
+        ("pending", 1),
+        ("pending (enroute)", 1),
+        ("not_found", 1),
+        ("not checked", 1),
+    ]
+    with zipfile.ZipFile(path) as book:
+        chart = book.read("xl/charts/chart1.xml").decode()
+    assert "<c:barChart>" in chart
+    assert "Summary!$D$2:$D$7" in chart and "Summary!$E$2:$E$7" in chart
+
+
+def test_xlsx_reads_back_the_same_in_openpyxl_and_calamine(tmp_path: Path) -> None:
+    """XLSX: openpyxl and calamine (LibreOffice-compatible) read every cell back as written."""
+    # control characters are left out: openpyxl keeps Excel's _xHHHH_ escapes (test above)
+    tricky = [
+        "<r>bold</r>",
+        "a & b < c",
+        " lead",
+        "Zoë 🌸",
+        FORMULA,
+        "x" * 40_000,
+    ]
+    rows = [PlanRow(n, (v,), Status.INVALID, error=v) for n, v in enumerate(tricky, start=2)]
+    path = tmp_path / "r.xlsx"
+    write_results(path, Plan(("name",), rows))
+    expected = [v[:32_767] for v in tricky]
+    by_openpyxl = list(openpyxl.load_workbook(path)["Results"].iter_rows(values_only=True))
+    with CalamineWorkbook.from_path(str(path)) as book:
+        by_calamine = book.get_sheet_by_name("Results").to_python()
+    assert [r[0] for r in by_openpyxl[1:]] == expected
+    assert [r[5] for r in by_openpyxl[1:]] == expected
+    assert [r[0] for r in by_calamine[1:]] == expected
+    assert [r[5] for r in by_calamine[1:]] == expected
+    assert [r[1] for r in by_calamine[1:]] == list(range(2, len(tricky) + 2))

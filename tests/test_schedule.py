@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wooxy_bulk.api import WooxyClient, make_http_client
+from wooxy_bulk.api import WooxyClient
+from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Journal
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
@@ -54,8 +55,8 @@ def run_send(
     async def main() -> SendReport:
         policy = SendPolicy(concurrency=concurrency)
         hold = make_hold(windows, clock)
-        async with make_http_client(timeout_s=10, concurrency=concurrency) as http:
-            client = WooxyClient(http, url=url, token="sandbox", domain="shop.example.com")
+        async with open_post(timeout_s=10, concurrency=concurrency) as post:
+            client = WooxyClient(post, url=url, token="sandbox", domain="shop.example.com")
 
             def send(batch: Sequence[PlanRow]) -> asyncio.Future[SendReport]:
                 return send_rows(batch, client, journal, policy, hold=hold)  # type: ignore[return-value]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import numbers
+from conftest import closed_port, numbers
 
-from wooxy_bulk.api import Answer, Outcome, WooxyClient, make_http_client
+from wooxy_bulk.api import Answer, Outcome, WooxyClient
+from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Entry, Journal, JState
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
@@ -37,8 +39,8 @@ def send(
 ) -> SendReport:
     async def main() -> SendReport:
         event = stop() if stop else None
-        async with make_http_client(timeout_s=timeout_s, concurrency=policy.concurrency) as http:
-            client = WooxyClient(http, url=url, token=token, domain="shop.example.com")
+        async with open_post(timeout_s=timeout_s, concurrency=policy.concurrency) as post:
+            client = WooxyClient(post, url=url, token=token, domain="shop.example.com")
             return await send_rows(rows, client, journal, policy, on_row=on_row, stop=event)
 
     return asyncio.run(main())
@@ -142,17 +144,51 @@ def test_a_wrong_token_stops_at_once_and_is_never_shown(journal: Journal) -> Non
 
 
 def test_a_long_run_of_failures_stops_the_run(journal: Journal) -> None:
-    """Rows failing one after another stop the run rather than burn through the list."""
+    """Rows failing one after another (out of attempts) stop the run rather than burn through
+    the list."""
     phones = numbers(60)
     rows = rows_for(phones)
-    policy = SendPolicy(concurrency=2, max_failures_in_a_row=8)
-    with running_sandbox(SandboxConfig(blacklist=tuple(phones))) as box:
-        report = send(rows, box.url, journal, policy)
+    policy = SendPolicy(concurrency=2, max_attempts=2, max_failures_in_a_row=8)
+    with running_sandbox(SandboxConfig(fail_rate=1.0)) as box:
+        report = send(rows, box.url, journal, replace(policy, backoff_base_s=0.001))
     assert report.end is End.STOPPED
-    assert report.reason.startswith("8 messages in a row were not sent; the last: Phone number")
+    assert report.reason.startswith(
+        "8 messages in a row were not sent; the last: Internal server error (gave up after 2"
+    )
     statuses = Counter(r.status for r in rows)
     assert 8 <= statuses[Status.FAILED] <= 9
     assert statuses[Status.NOT_SENT] == 60 - statuses[Status.FAILED]
+
+
+def test_rows_the_api_refuses_one_by_one_do_not_stop_the_run(journal: Journal) -> None:
+    """30 blacklisted numbers in a row are each `failed`, and the run goes on to the end."""
+    phones = numbers(40)
+    rows = rows_for(phones)
+    with running_sandbox(SandboxConfig(blacklist=tuple(phones[:30]))) as box:
+        report = send(rows, box.url, journal, replace(FAST, concurrency=2))
+    assert report.end is End.FINISHED
+    assert (report.failed, report.sent) == (30, 10)
+    assert all(r.error == f"Phone number {r.phone} is blacklisted" for r in rows[:30])
+
+
+def test_a_refused_connection_leaves_rows_not_sent(journal: Journal) -> None:
+    """Nothing listening: no attempt reached the API, so the rows are not_sent (a re-run sends
+    them), not failed, and the journal says not_sent."""
+    rows = rows_for(numbers(3))
+    report = send(
+        rows, f"http://127.0.0.1:{closed_port()}/v3", journal, replace(FAST, max_attempts=2)
+    )
+    assert report.end is End.FINISHED
+    assert (report.unreached, report.failed, report.unknown) == (3, 0, 0)
+    assert {r.status for r in rows} == {Status.NOT_SENT}
+    assert rows[0].error == (
+        "connection refused (gave up after 2 attempts; nothing reached the API)"
+    )
+    assert {e.state for e in journal.entries().values()} == {JState.NOT_SENT}
+    again = rows_for(numbers(3))
+    for row in again:
+        row.status = Status.READY
+    assert select(again, journal.entries()).to_send == again
 
 
 def test_stop_lets_requests_in_flight_finish_and_starts_no_more(journal: Journal) -> None:
@@ -192,7 +228,7 @@ class ScriptedClient:
 
 def test_retry_after_is_honoured_and_attempts_are_capped(journal: Journal) -> None:
     """A 429's Retry-After is waited before the next attempt; after max_attempts the row fails."""
-    busy = Answer(Outcome.TRANSIENT, error="HTTP 429", retry_after=0.3)
+    busy = Answer(Outcome.TRANSIENT, error="HTTP 429", retry_after=0.3, http_status=429)
     client = ScriptedClient([busy, busy, busy])
     row = rows_for(numbers(1))
     policy = SendPolicy(max_attempts=3, backoff_base_s=0.001)
@@ -253,7 +289,7 @@ class PatternClient:
     """Answers by the number's last digit after a short wait: sent, transient, failed or unknown."""
 
     ANSWERS: ClassVar[dict[str, Answer]] = {
-        "1": Answer(Outcome.TRANSIENT, error="HTTP 503"),
+        "1": Answer(Outcome.TRANSIENT, error="HTTP 503", http_status=503),
         "2": Answer(Outcome.FAILED, error="Phone number is blacklisted"),
         "3": Answer(Outcome.UNKNOWN, error="read timeout after 1 s"),
     }

@@ -1,31 +1,24 @@
-"""The Wooxy Send SMS client: one request per call, its answer classified; no retries, no sleeps.
+"""The Wooxy API: JSON posted to a path under its base URL, and the Send SMS answer classified.
 
-It posts through `transport.HttpPool` (what `make_http_client` builds): keep-alive HTTP/1.1 on
-asyncio, TLS verified (`trusted_context`), less than half the client CPU of an aiohttp
-session (figures in transport.py). An `httpx.AsyncClient` works too (the unit tests give it an
-`httpx.MockTransport`). Network failures are classified by whether the request went out.
+`Api` posts through a `https.Post` (what `https.open_post` yields; the unit tests give a plain
+async function) and keeps the key out of every text it returns. `WooxyClient.send` sends one SMS
+and classifies the answer: one request per call, no retries, no sleeps.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import re
-import ssl
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
-import certifi
-import httpx
-
-from . import transport
-from .errors import InputError, located
-from .proxy import environment_proxy
+from .errors import located
+from .https import Post, PostError, Reply, one_line
 
 
 class Outcome(StrEnum):
@@ -33,14 +26,17 @@ class Outcome(StrEnum):
 
     SENT = "sent"  # result true with sms_id
     FAILED = "failed"  # rejected for this row only
-    TRANSIENT = "transient"  # nothing was delivered and trying again may work
+    TRANSIENT = "transient"  # nothing was taken and trying again may work
     UNKNOWN = "unknown"  # the request went out and no usable answer came: never retried
     FATAL = "fatal"  # account- or campaign-wide: every later row would fail the same way
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The classified answer to one request; `error` is one line with the key redacted."""
+    """The classified answer to one request; `error` is one line with the key redacted.
+
+    `http_status` is None when no HTTP answer came (so a transient one never reached the API).
+    """
 
     outcome: Outcome
     sms_id: str = ""
@@ -49,35 +45,76 @@ class Answer:
     http_status: int | None = None
 
 
-_FATAL_TEXTS = re.compile(
-    r"invalid authorization token"
-    r"|no matches found for access token"
-    r"|user .* not enabled$"
-    r"|no data found for key"
-    r"|access token check failed for key"
-    r"|sms service is not activated for account"
-    r"|insufficient balance"
-    r"|domain .* not found in your account"
-    r"|bad request$"
-    r"|argument (domain|fromname|tags)\b"
-    r"|tag name must be"
-    r"|tags should be"
-    r"|any tags starting with an underscore",
-    re.IGNORECASE,
+# The "Method Errors" of the Send SMS page (wooxy-send-sms-api.txt), in the page's order, one
+# line per documented text ({placeholders} as .+), and what each means for the run. Matched
+# whole, case-insensitively, trailing punctuation allowed. The sandbox writes the same texts
+# independently (sandbox_rules.py), so the two are checked against the page, not each other.
+_PAGE_TEXTS: tuple[tuple[str, Outcome], ...] = (
+    ("Argument domain must be a non-empty string", Outcome.FATAL),
+    ("Argument phoneNumber must be a non-empty string", Outcome.FAILED),
+    (r".+ is not a valid E\.164 phone number", Outcome.FAILED),
+    ("Argument text must be a non-empty string", Outcome.FAILED),
+    ("Argument fromName must be a non-empty string", Outcome.FATAL),
+    (
+        "Argument fromName must contain 11 and less A-Z, a-z, 0-9 symbols and spaces"
+        " or be a valid phoneNumber",
+        Outcome.FATAL,
+    ),
+    ("Argument tags must be an array", Outcome.FATAL),
+    ("Tag name must be a non-empty string", Outcome.FATAL),
+    ("Tags should be 50 characters or less", Outcome.FATAL),
+    (
+        "Any tags starting with an underscore are reserved for internal use and will cause errors",
+        Outcome.FATAL,
+    ),
+    ("SMS service is not activated for account .+", Outcome.FATAL),
+    (r"Insufficient balance\. You need at least .+ to send this message", Outcome.FATAL),
+    ("Phone number .+ is blacklisted", Outcome.FAILED),
+    ("Domain .+ not found in your account", Outcome.FATAL),
+    ("Publishing error", Outcome.TRANSIENT),
+    ("Invalid authorization token", Outcome.FATAL),
+    ("Internal server error", Outcome.TRANSIENT),
+    ("Bad Request", Outcome.FATAL),
+    ("no matches found for access token .*", Outcome.FATAL),
+    ("user .+ not enabled", Outcome.FATAL),
+    ("no data found for key .+", Outcome.FATAL),
+    ("access token check failed for key/secret .*", Outcome.FATAL),
+    ("Argument (domain|fromName|tags) required", Outcome.FATAL),  # "Argument {argument} required"
+    ("Argument (phoneNumber|text) required", Outcome.FAILED),  # … for this row's own values
 )
-_TRANSIENT_TEXTS = re.compile(r"(internal server error|publishing error)\W*$", re.IGNORECASE)
-_ROW_TEXTS = re.compile(
-    r"phone number .* is blacklisted"
-    r"|.* is not a valid e\.164 phone number"
-    r"|argument (phoneNumber|text)\b",
-    re.IGNORECASE,
-)
+_TEXTS = tuple((re.compile(rf"{text}\W*", re.IGNORECASE), o) for text, o in _PAGE_TEXTS)
+_RANK = (Outcome.FATAL, Outcome.TRANSIENT, Outcome.FAILED)  # the first found in an answer wins
 _SNIPPET = 200
 # Built once: json.dumps(…, separators=…) builds a new encoder on every call.
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
-Post = Callable[[bytes], Awaitable[tuple[int, bytes, Mapping[str, str]]]]
+class Api:
+    """The API at base URL `url` with key `token`: JSON posted to a path under it.
+
+    Texts it returns (errors, answers' snippets) pass through `redact` first.
+    """
+
+    def __init__(self, post: Post, *, url: str, token: str) -> None:
+        if not re.match(r"https?://", url):
+            raise located("api.url", f"{url!r} is not an http(s) URL")
+        self.base_url = url.rstrip("/")
+        self._post = post
+        self._headers = {"Access-Token": token, "Content-Type": "application/json"}
+        self._secret = _secret_pattern(token)
+
+    async def post(self, path: str, payload: Mapping[str, Any]) -> Reply:
+        """POST `payload` as JSON to ``{url}{path}``; PostError (key redacted) when no answer."""
+        body = _COMPACT_JSON.encode(payload).encode()
+        try:
+            return await self._post(self.base_url + path, body, self._headers)
+        except PostError as exc:
+            raise PostError(self.redact(str(exc)), went_out=exc.went_out, fatal=exc.fatal) from None
+
+    def redact(self, text: str) -> str:
+        """`text` with the key replaced by ``***`` as sent, JSON-escaped (``\\/``, ``\\u002f``)
+        or URL-encoded (``%2F``, ``+``), in any mixture of these."""
+        return self._secret.sub("***", text) if self._secret else text
 
 
 class WooxyClient:
@@ -85,7 +122,7 @@ class WooxyClient:
 
     def __init__(
         self,
-        http: transport.HttpPool | httpx.AsyncClient,
+        post: Post,
         *,
         url: str,
         token: str,
@@ -93,101 +130,73 @@ class WooxyClient:
         from_name: str | None = None,
         tags: Sequence[str] | None = None,
     ) -> None:
-        endpoint = url.rstrip("/") + "/sms/send"
-        if not re.match(r"https?://", endpoint):
-            raise located("api.url", f"{url!r} is not an http(s) URL")
-        self._token = token
-        headers = {"Access-Token": token, "Content-Type": "application/json"}
-        try:
-            self._post, timeout = _poster(http, endpoint, headers)
-        except ValueError as exc:  # a URL or header HTTP cannot carry
-            raise InputError(f"cannot send: {redact(str(exc), token)}") from None
-        self._timeout_s = timeout if timeout is not None else math.inf
+        self.api = Api(post, url=url, token=token)
         self._domain = {"domain": domain}
         self._from_name = {} if from_name is None else {"fromName": from_name}
         self._tags = {} if tags is None else {"tags": list(tags)}
 
-    def _body(self, phone: str, text: str) -> bytes:
-        """The JSON body of one request, keys in the API page's order."""
+    async def send(self, phone: str, text: str) -> Answer:
+        """Send one SMS; never raises for HTTP or network trouble or an odd answer."""
         payload = {
             **self._domain,
             "phoneNumber": phone,
             **self._from_name,
             "text": text,
             **self._tags,
-        }
-        return _COMPACT_JSON.encode(payload).encode()
-
-    async def send(self, phone: str, text: str) -> Answer:
-        """Send one SMS; never raises for HTTP or network trouble or an odd answer."""
+        }  # keys in the API page's order
         try:
-            status, content, headers = await self._post(self._body(phone, text))
-        except (
-            TimeoutError,
-            transport.ConnectFailed,
-            transport.NoAnswer,
-            httpx.HTTPError,
-            OSError,
-        ) as exc:
-            answer = failure_answer(exc, self._timeout_s)
-        else:
-            answer = classify(status, content, headers)
-        if self._token and self._token in answer.error:
-            return replace(answer, error=redact(answer.error, self._token))
-        return answer
+            status, content, headers = await self.api.post("/sms/send", payload)
+        except PostError as exc:
+            return failure_answer(exc)
+        return classify(status, content, headers, self.api.redact)
 
 
-def _poster(
-    http: transport.HttpPool | httpx.AsyncClient, url: str, headers: dict[str, str]
-) -> tuple[Post, float | None]:
-    """A POST function to `url` over either client, and its read timeout."""
-    if isinstance(http, transport.HttpPool):
-        return http.poster(url, headers), http.timeout_s
+def _secret_pattern(secret: str) -> re.Pattern[str] | None:
+    """A pattern matching `secret` with each character as sent, backslash-escaped, as a JSON
+    ``\\u`` escape or percent-encoded (a space also as ``+``)."""
+    if not secret:
+        return None
 
-    async def post_httpx(body: bytes) -> tuple[int, bytes, Mapping[str, str]]:
-        response = await http.post(url, content=body, headers=headers)
-        return response.status_code, response.content, response.headers
+    def forms(char: str) -> str:
+        utf16 = char.encode("utf-16-be").hex()
+        options = [
+            re.escape(char),
+            r"\\" + re.escape(char),
+            "".join(rf"\\u{utf16[i : i + 4]}" for i in range(0, len(utf16), 4)),
+            "".join(f"%{byte:02x}" for byte in char.encode()),
+        ]
+        if char == " ":
+            options.append(r"\+")
+        return f"(?:{'|'.join(options)})"
 
-    return post_httpx, http.timeout.read
-
-
-def redact(text: str, secret: str) -> str:
-    """`text` with every occurrence of `secret` replaced by ``***``."""
-    return text.replace(secret, "***") if secret else text
-
-
-def make_http_client(*, timeout_s: float, concurrency: int) -> transport.HttpPool:
-    """Keep-alive connections, at most `concurrency`, TLS verified (see `trusted_context`),
-    through the proxy HTTPS_PROXY names unless NO_PROXY lists the host.
-
-    Use it as ``async with make_http_client(...) as http``.
-    """
-    return transport.HttpPool(
-        timeout_s=timeout_s,
-        limit=concurrency,
-        ssl_context=trusted_context(),
-        proxy_for=environment_proxy,
-    )
+    return re.compile("".join(forms(c) for c in secret), re.IGNORECASE)
 
 
-def trusted_context() -> ssl.SSLContext:
-    """Certificates verified against Mozilla's CA bundle (certifi) and the system's own store.
-
-    The system store is where a company's TLS-inspecting proxy puts its CA, and OpenSSL's
-    SSL_CERT_FILE / SSL_CERT_DIR variables point it elsewhere, as for curl, git and pip.
-    """
-    context = ssl.create_default_context(cafile=certifi.where())
-    context.load_default_certs()
-    return context
+def failure_answer(exc: PostError) -> Answer:
+    """The Answer for a request that got no HTTP answer: did it go out?"""
+    if exc.fatal:
+        return Answer(Outcome.FATAL, error=str(exc))
+    return Answer(Outcome.UNKNOWN if exc.went_out else Outcome.TRANSIENT, error=str(exc))
 
 
 # Refused credentials, or no such endpoint (a wrong api.url): every row would be answered alike.
 _FATAL_STATUSES = frozenset({401, 403, 404, 405})
 
 
-def classify(status: int, content: bytes, headers: Mapping[str, str]) -> Answer:
-    """Classify an HTTP answer: by the body first, by the status second."""
+def classify(
+    status: int,
+    content: bytes,
+    headers: Mapping[str, str],
+    redact: Callable[[str], str] = lambda text: text,
+) -> Answer:
+    """Classify an HTTP answer: by the API's JSON first, by the status second.
+
+    Only 429, 503 and the API's own "Internal server error" / "Publishing error" are transient.
+    An answer that is not the API's JSON (a gateway's 502/504 HTML page) after the request went
+    out is unknown, as the API may have taken the message. `redact` cleans every text kept.
+    """
     payload = _json(content)
+    retry_after = parse_retry_after(headers.get("retry-after"))
     if payload is not None and payload.get("result") is True:
         sms_id = payload.get("sms_id")
         if isinstance(sms_id, int) and not isinstance(sms_id, bool):
@@ -196,23 +205,35 @@ def classify(status: int, content: bytes, headers: Mapping[str, str]) -> Answer:
             return Answer(Outcome.SENT, sms_id=sms_id.strip(), http_status=status)
         error = f"HTTP {status}: accepted (result true) but the answer has no sms_id"
         return Answer(Outcome.UNKNOWN, error=error, http_status=status)
-    texts = _texts(payload)
-    error = "; ".join(texts) or _http_error(status, content)
+    texts = [redact(t) for t in _texts(payload)]
+    error = "; ".join(texts) or _http_error(
+        status, one_line(redact(content.decode(errors="replace")))
+    )
     outcome = _outcome(status, texts, payload)
-    retry_after = parse_retry_after(headers.get("retry-after"))
     return Answer(outcome, error=error, retry_after=retry_after, http_status=status)
 
 
 def _outcome(status: int, texts: list[str], payload: dict[str, Any] | None) -> Outcome:
-    if any(_FATAL_TEXTS.match(t) for t in texts):
-        return Outcome.FATAL
-    if status == 429 or status >= 500 or any(_TRANSIENT_TEXTS.match(t) for t in texts):
+    found = {_text_outcome(t) for t in texts}
+    for outcome in _RANK:
+        if outcome in found:
+            return outcome
+    if status in (429, 503):
         return Outcome.TRANSIENT
-    if status in _FATAL_STATUSES and not any(_ROW_TEXTS.match(t) for t in texts):
+    if status in _FATAL_STATUSES or 300 <= status < 400:
         return Outcome.FATAL
-    if 200 <= status < 300 and (payload is None or payload.get("result") is not False):
-        return Outcome.UNKNOWN
-    return Outcome.FAILED
+    if payload is not None and payload.get("result") is False:
+        return Outcome.FAILED  # the API's own answer, with a text the page does not list
+    if 400 <= status < 500:
+        return Outcome.FAILED  # refused before it reached the API: nothing was taken
+    return Outcome.UNKNOWN
+
+
+def _text_outcome(text: str) -> Outcome | None:
+    for pattern, outcome in _TEXTS:
+        if pattern.fullmatch(text):
+            return outcome
+    return None
 
 
 def _json(content: bytes) -> dict[str, Any] | None:
@@ -236,17 +257,12 @@ def _texts(payload: dict[str, Any] | None) -> list[str]:
     return [t for t in (one_line(t) for t in texts) if t]
 
 
-def _http_error(status: int, content: bytes) -> str:
+def _http_error(status: int, text: str) -> str:
     """``HTTP 418: <the body's first 200 characters>``, for answers without an error text."""
-    snippet = one_line(content[: _SNIPPET * 4].decode("utf-8", "replace"))[:_SNIPPET]
+    snippet = text[:_SNIPPET]
     if 200 <= status < 300:
         return f"HTTP {status}: unexpected answer: {snippet or 'empty body'}"
     return f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}"
-
-
-def one_line(text: str) -> str:
-    """`text` with every run of whitespace, line breaks included, made one space."""
-    return " ".join(text.split())
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -264,50 +280,3 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def failure_answer(exc: BaseException, timeout_s: float) -> Answer:
-    """Classify an exception raised while sending: did the request go out?"""
-    if _is_certificate_error(exc):
-        return Answer(Outcome.FATAL, error=one_line(f"TLS certificate verification failed: {exc}"))
-    outcome, error = _classify_exception(exc, timeout_s)
-    return Answer(outcome, error=one_line(error))
-
-
-def _classify_exception(exc: BaseException, timeout_s: float) -> tuple[Outcome, str]:
-    wait = f"{timeout_s:g} s"
-    if isinstance(exc, transport.ConnectTimeout | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Outcome.TRANSIENT, f"connect timeout after {wait}"
-    if isinstance(exc, transport.ConnectFailed | httpx.ConnectError):
-        if _errno(exc) == errno.ECONNREFUSED:
-            return Outcome.TRANSIENT, "connection refused"
-        return Outcome.TRANSIENT, f"cannot connect: {exc}"
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError):
-        return Outcome.FATAL, f"cannot send: {exc}"
-    if isinstance(exc, httpx.ReadTimeout | TimeoutError):
-        return Outcome.UNKNOWN, f"read timeout after {wait}"
-    if isinstance(exc, transport.ServerClosed | httpx.RemoteProtocolError):
-        return Outcome.UNKNOWN, f"the server closed the connection without an answer ({exc})"
-    if isinstance(exc, transport.BadAnswer):
-        return Outcome.UNKNOWN, str(exc)
-    return Outcome.UNKNOWN, f"connection lost mid-request ({type(exc).__name__}: {exc})"
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _is_certificate_error(exc: BaseException) -> bool:
-    return any(isinstance(e, ssl.SSLCertVerificationError) for e in _chain(exc))
-
-
-def _errno(exc: BaseException) -> int | None:
-    for e in _chain(exc):
-        if isinstance(e, OSError) and e.errno is not None:
-            return e.errno
-    return None

@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__, dryrun, scaffold, testsend
-from .api import WooxyClient, make_http_client
+from .api import WooxyClient
 from .campaign import Campaign, load_campaign
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
+from .https import LOOPBACK, open_post
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import Progress, make_progress
-from .proxy import LOOPBACK
 from .report import closing_summary, confirmation, dry_run_summary, results_line
 from .results import write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
@@ -440,11 +440,11 @@ async def _send_async(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
     try:
-        async with make_http_client(
+        async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
-        ) as http:
+        ) as post:
             client = WooxyClient(
-                http,
+                post,
                 url=url,
                 token=token,
                 domain=campaign.domain,
@@ -491,6 +491,12 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
         )
         return ExitStatus.INTERRUPTED
     counts = plan.counts()
+    if report.unreached:
+        click.echo(
+            f"{report.unreached} messages never reached the API (see their error); they are"
+            " not_sent: run again to send them.",
+            err=True,
+        )
     if report.end is End.STOPPED:
         retry = " (add --retry-failed to send the failed rows again)" if report.failed else ""
         click.echo(
@@ -499,7 +505,7 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
             err=True,
         )
         return ExitStatus.STOPPED
-    if counts[Status.FAILED] or counts[Status.UNKNOWN]:
+    if counts[Status.FAILED] or counts[Status.UNKNOWN] or report.unreached:
         return ExitStatus.ROWS_FAILED
     return ExitStatus.OK
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -32,12 +32,14 @@ from types import TracebackType
 
 from .errors import located
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Each commit writes and checksums whole pages into the WAL: with 1 KiB pages instead of 4 KiB
 # the checksum costs ~4,500 CPU instructions a message instead of ~12,000 (callgrind).
 PAGE_SIZE = 1024
 _ELSEWHERE = "move it away or rename the campaign"
 
+# Version 1: the messages table. Each later version's statements upgrade the one before, in a
+# transaction: a journal written by an older wooxy-bulk opens and is upgraded in place.
 _SCHEMA = """
 CREATE TABLE messages (
     scope      TEXT    NOT NULL,
@@ -52,6 +54,12 @@ CREATE TABLE messages (
     PRIMARY KEY (scope, phone)
 ) WITHOUT ROWID
 """
+_UPGRADES: dict[int, tuple[str, ...]] = {
+    2: (  # delivery status: the API's word for it, and when it was asked (UTC)
+        "ALTER TABLE messages ADD COLUMN delivery TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE messages ADD COLUMN delivery_checked_at TEXT NOT NULL DEFAULT ''",
+    ),
+}
 
 _BEGIN = """
 INSERT INTO messages (scope, phone, row, state, sms_id, error, text, attempts, updated_at)
@@ -68,8 +76,13 @@ WHERE scope = ? AND phone = ?
 """
 
 _ENTRIES = """
-SELECT phone, row, state, sms_id, error, text, attempts, updated_at
+SELECT phone, row, state, sms_id, error, text, attempts, updated_at, delivery, delivery_checked_at
 FROM messages WHERE scope = ?
+"""
+
+_DELIVERY = """
+UPDATE messages SET delivery = ?, delivery_checked_at = ?
+WHERE scope = ? AND phone = ? AND state = 'sent'
 """
 
 
@@ -95,6 +108,8 @@ class Entry:
     text: str
     attempts: int
     updated_at: str
+    delivery: str = ""  # the API's delivery status word (new, delivered, failed…) or not_found
+    delivery_checked_at: str = ""
 
 
 class AlreadySent(RuntimeError):
@@ -153,9 +168,14 @@ class Journal:
                 f"the journal has schema version {version}, newer than this wooxy-bulk"
                 f" understands ({SCHEMA_VERSION}); upgrade wooxy-bulk",
             )
-        if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise located(self.path, f"is not a wooxy-bulk journal; {_ELSEWHERE}")
-        self._db.execute(_SCHEMA)
+        if version == 0:
+            if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise located(self.path, f"is not a wooxy-bulk journal; {_ELSEWHERE}")
+            self._db.execute(_SCHEMA)
+            version = 1
+        for upgrade in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _UPGRADES[upgrade]:
+                self._db.execute(statement)
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def entries(self) -> dict[str, Entry]:
@@ -184,6 +204,21 @@ class Journal:
             self._db.execute("BEGIN")
         if self._db.execute(_FINISH, params).rowcount == 0:
             raise ValueError(f"finish() for {phone}, which was never begun")
+
+    def record_deliveries(self, statuses: Iterable[tuple[str, str]], checked_at: str) -> None:
+        """Commit the delivery status of sent messages, as (phone, status word) pairs, at once:
+        a status check that is interrupted keeps every batch answered before."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")  # outcomes noted by a send come first
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(
+                _DELIVERY, ((word, checked_at, self.scope, phone) for phone, word in statuses)
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @property
     def uncommitted(self) -> bool:

@@ -2,10 +2,14 @@
 
 XLSX: xlsxwriter writes the workbook (styles, header, frozen pane, filters, Summary) with the
 Results header only; the data rows are then streamed into that sheet's XML as inline strings,
-escaped the way xlsxwriter escapes them. Every text cell is a string (never a formula, number or
-link). This is ~8x faster than a write_string() per cell (100k rows: ~1.2 s against ~8.6 s) and
-keeps memory flat. CSV is UTF-8 with a BOM, and any text Excel would take for a formula is
-prefixed with an apostrophe.
+escaped the way xlsxwriter escapes them. Why not ``write_string()`` per cell: writing is most of a
+dry run, and a cell-by-cell write takes it past the benchmark's target (benchmarks/RESULTS.md);
+and xlsxwriter passes a string shaped like ``<r>…</r>`` into the XML unescaped (it takes it for
+its own rich-string markup), which would let a contact cell inject markup. The splice relies on
+xlsxwriter's sheet XML, so its major version is pinned and a test reads the result back with
+openpyxl and calamine. Every text cell is a string (never a formula, number or link).
+CSV is UTF-8 with a BOM, and any text Excel would take for a formula is prefixed with an
+apostrophe.
 """
 
 from __future__ import annotations
@@ -19,16 +23,38 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from .plan import Plan, PlanRow, Status, paused_gc
+from .delivery import label
+from .plan import Plan, PlanRow, Status
 
-RESULT_COLUMNS = ("row", "phone_e164", "status", "sms_id", "error", "segments", "text")
+RESULT_COLUMNS = (
+    "row",
+    "phone_e164",
+    "status",
+    "sms_id",
+    "error",
+    "segments",
+    "text",
+    "delivery",
+    "delivery_checked_at",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
-_WIDTHS = {"row": 6, "phone_e164": 16, "status": 11, "sms_id": 26, "error": 40, "segments": 9}
+_WIDTHS = {
+    "row": 6,
+    "phone_e164": 16,
+    "status": 11,
+    "sms_id": 26,
+    "error": 40,
+    "segments": 9,
+    "delivery": 12,
+    "delivery_checked_at": 21,
+}
+NOT_CHECKED = "not checked"  # the Summary's delivery count of sent rows never asked
 _RESULTS_XML = "xl/worksheets/sheet1.xml"
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
@@ -49,11 +75,10 @@ def write_results(path: Path, plan: Plan) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        with paused_gc():
-            if path.suffix.lower() == ".csv":
-                _write_csv(temporary, plan)
-            else:
-                _write_xlsx(temporary, plan)
+        if path.suffix.lower() == ".csv":
+            _write_csv(temporary, plan)
+        else:
+            _write_xlsx(temporary, plan)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -65,8 +90,23 @@ def summary(plan: Plan, most_common: int = 10) -> tuple[Counter[Status], list[tu
     return plan.counts(), errors.most_common(most_common)
 
 
-def _values(row: PlanRow) -> tuple[int, str, str, str, str, int, str]:
-    return (row.row, row.phone, row.status.value, row.sms_id, row.error, row.segments, row.text)
+def delivery_counts(plan: Plan) -> Counter[str]:
+    """Sent rows by their ``delivery`` column (``not checked`` when never asked)."""
+    return Counter(label(r.delivery) or NOT_CHECKED for r in plan.rows if r.status is Status.SENT)
+
+
+def _values(row: PlanRow) -> tuple[object, ...]:
+    return (
+        row.row,
+        row.phone,
+        row.status.value,
+        row.sms_id,
+        row.error,
+        row.segments,
+        row.text,
+        label(row.delivery),
+        row.delivery_checked_at,
+    )
 
 
 def _write_csv(path: Path, plan: Plan) -> None:
@@ -148,14 +188,16 @@ def _xml_rows(plan: Plan, inputs: int) -> Iterator[str]:
     letters = [xl_col_to_name(i) for i in range(inputs + len(RESULT_COLUMNS))]
     at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 5]
     at_row, at_segments, at_text = letters[inputs], letters[inputs + 5], letters[inputs + 6]
+    at_last = letters[inputs + 7 :]  # delivery, delivery_checked_at
     for y, r in enumerate(plan.rows, start=2):
         cells: Sequence[str] = r.cells
         result = (r.phone, r.status.value, r.sms_id, r.error)
         text = r.text
-        joined = "\n".join((*cells, *result, text))
+        delivery: Sequence[str] = (label(r.delivery), r.delivery_checked_at)
+        joined = "\n".join((*cells, *result, text, *delivery))
         if len(joined) > _EXCEL_MAX_TEXT // 2 or _NEEDS_ESCAPE.search(joined):
             cells, result = [_xml_text(c) for c in cells], [_xml_text(v) for v in result]
-            text = _xml_text(text)
+            text, delivery = _xml_text(text), [_xml_text(v) for v in delivery]
         yield "".join(
             (
                 f'<row r="{y}">',
@@ -164,6 +206,7 @@ def _xml_rows(plan: Plan, inputs: int) -> Iterator[str]:
                 *[_text_cell(f"{c}{y}", v) for c, v in zip(at_result, result, strict=True) if v],
                 f'<c r="{at_segments}{y}"><v>{r.segments}</v></c>',
                 _text_cell(f"{at_text}{y}", text) if text else "",
+                *[_text_cell(f"{c}{y}", v) for c, v in zip(at_last, delivery, strict=True) if v],
                 "</row>",
             )
         )
@@ -202,6 +245,8 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, plan: Plan) -> None:
     bold = workbook.add_format({"bold": True})
     sheet.set_column(0, 0, 60)
     sheet.set_column(1, 1, 10)
+    sheet.set_column(3, 3, 22)
+    _delivery_summary(workbook, sheet, bold, delivery_counts(plan))
     counts, errors = summary(plan)
     sheet.write_string(0, 0, "status", bold)
     sheet.write_string(0, 1, "rows", bold)
@@ -220,3 +265,41 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, plan: Plan) -> None:
         y += 1
         sheet.write_string(y, 0, text)
         sheet.write_number(y, 1, count)
+
+
+def _delivery_summary(
+    workbook: xlsxwriter.Workbook, sheet: Any, bold: Any, counts: Counter[str]
+) -> None:
+    """Sent rows by delivery in columns D:E, next to the counts by status, and a chart of them."""
+    sheet.write_string(0, 3, "delivery (sent rows)", bold)
+    sheet.write_string(0, 4, "rows", bold)
+    order = sorted(counts, key=lambda word: (_DELIVERY_ORDER.get(word, 3), word))
+    for y, word in enumerate(order, start=1):
+        sheet.write_string(y, 3, word)
+        sheet.write_number(y, 4, counts[word])
+    if not order:
+        sheet.write_string(1, 3, "nothing sent")
+        return
+    chart = workbook.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": "delivery",
+            "categories": ["Summary", 1, 3, len(order), 3],
+            "values": ["Summary", 1, 4, len(order), 4],
+            "points": [{"fill": {"color": _DELIVERY_COLOURS.get(w, "#F2B134")}} for w in order],
+            "data_labels": {"value": True},
+        }
+    )
+    chart.set_title({"name": "Delivery of the sent messages"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"reverse": True})
+    sheet.insert_chart(0, 6, chart)
+
+
+_DELIVERY_ORDER = {"delivered": 0, "failed": 1, "pending": 2, "not_found": 4, NOT_CHECKED: 5}
+_DELIVERY_COLOURS = {
+    "delivered": "#2E9E44",
+    "failed": "#C8312B",
+    "not_found": "#7F7F7F",
+    NOT_CHECKED: "#BFBFBF",
+}

@@ -48,6 +48,7 @@ class SendReport:
     failed: int = 0
     unknown: int = 0
     held: list[PlanRow] = field(default_factory=list)  # not_sent: their send window was closed
+    unreached: int = 0  # not_sent: no attempt ever reached the API (connection refused…)
 
 
 @dataclass
@@ -79,6 +80,7 @@ def select(
         entry = entries.get(row.phone)
         if entry and _settled(entry.state, retry_failed, resend_unknown):
             row.status, row.sms_id, row.error = _earlier(entry)
+            row.delivery, row.delivery_checked_at = entry.delivery, entry.delivery_checked_at
             skipped[row.status] = skipped.get(row.status, 0) + 1
             continue
         row.status, row.error = Status.NOT_SENT, ""
@@ -112,7 +114,9 @@ def _earlier(entry: Entry) -> tuple[Status, str, str]:
     )
 
 
-_OUTCOMES = {s: JState(s.value) for s in (Status.SENT, Status.FAILED, Status.UNKNOWN)}
+_OUTCOMES = {
+    s: JState(s.value) for s in (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.NOT_SENT)
+}
 
 
 class _Run:
@@ -152,6 +156,7 @@ class _Run:
             self.journal.commit()  # the outcome of this worker's last message
 
     async def send(self, row: PlanRow) -> None:
+        reached = False  # whether an attempt got an answer from the API (so it may count)
         for attempt in range(1, self.policy.max_attempts + 1):
             self.journal.begin(row.phone, row.row, row.text)
             try:
@@ -164,7 +169,12 @@ class _Run:
             if answer.outcome is not Outcome.TRANSIENT:
                 return self._conclude(row, answer)
             self.journal.finish(row.phone, JState.NOT_SENT, error=answer.error)
+            reached = reached or answer.http_status is not None
             if attempt == self.policy.max_attempts:
+                if not reached:  # nothing ever left this machine: a re-run sends it
+                    error = f"{answer.error} (gave up after {attempt} attempts; nothing reached"
+                    self.report.unreached += 1
+                    return self._settle(row, Status.NOT_SENT, error=f"{error} the API)")
                 error = f"{answer.error} (gave up after {attempt} attempts)"
                 return self._settle(row, Status.FAILED, error=error)
             if not await self._backoff(attempt, answer):
@@ -195,18 +205,27 @@ class _Run:
             self._halt(answer.error)
         elif answer.outcome is Outcome.UNKNOWN:
             self._settle(row, Status.UNKNOWN, error=f"{answer.error}; it may have been delivered")
-        else:
-            self._settle(row, Status.FAILED, error=answer.error)
+        else:  # the API refused this row alone (blacklisted…): no sign the run is in trouble
+            self._settle(row, Status.FAILED, error=answer.error, counts=False)
 
-    def _settle(self, row: PlanRow, status: Status, *, sms_id: str = "", error: str = "") -> None:
+    def _settle(
+        self,
+        row: PlanRow,
+        status: Status,
+        *,
+        sms_id: str = "",
+        error: str = "",
+        counts: bool = True,
+    ) -> None:
+        """Journal and record the row's outcome; `counts`: a failure that adds to the streak."""
         self.journal.finish(row.phone, _OUTCOMES[status], sms_id=sms_id, error=error)
         row.status, row.sms_id, row.error = status, sms_id, error
+        self.report.sent += status is Status.SENT
+        self.report.failed += status is Status.FAILED
+        self.report.unknown += status is Status.UNKNOWN
         if status is Status.SENT:
-            self.report.sent += 1
             self.streak = 0
-        else:
-            self.report.failed += status is Status.FAILED
-            self.report.unknown += status is Status.UNKNOWN
+        elif counts:
             self.streak += 1
             if self.streak >= self.policy.max_failures_in_a_row:
                 self._halt(f"{self.streak} messages in a row were not sent; the last: {error}")

@@ -56,6 +56,7 @@ async def send_tests(
         total.sent += report.sent
         total.failed += report.failed
         total.unknown += report.unknown
+        total.unreached += report.unreached
         if report.end is not End.FINISHED:
             total.end, total.reason = report.end, report.reason
             break

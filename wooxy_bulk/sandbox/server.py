@@ -29,7 +29,7 @@ their own body and answer.
 
 Statuses are the sandbox's choice; clients must classify by the error text. Assigning a new
 config to ``state.config`` applies it live (say, a topped-up balance). uvicorn parses HTTP with
-httptools when it is installed (a third less CPU per request than h11), else with h11.
+httptools when it is installed (less CPU per request), else with h11.
 
 ``GET /sandbox/messages``: the accepted messages in acceptance order, each
 ``{"sms_id", "phoneNumber", "text", "fromName", "tags", "domain", "time"}`` (time: ISO 8601 UTC).
@@ -68,7 +68,7 @@ from wooxy_bulk.sandbox import rules
 from wooxy_bulk.sandbox.delivery import ACCOUNT_PATH, INFO_PATH
 from wooxy_bulk.sandbox.rules import SEND_PATH, SandboxConfig, SandboxState
 
-_HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"  # the C parser is faster
+_HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"
 _HANGING = "wooxy_bulk.sandbox.hanging"  # scope key marking a request that never gets an answer
 
 
