@@ -102,14 +102,6 @@ def prepare_rows(sizes: Sizes, folder: Path) -> list[Row]:
     with_windows, without = statistics.median(on), statistics.median(off)
     return [
         Row(
-            f"{name} with a send window: s (without windows or country rules)",
-            f"{with_windows:.1f}",
-            f"{without:.1f}",
-            f"{with_windows / without:.3f}",
-            "≤ 1.10",
-            with_windows / without <= 1.10,
-        ),
-        Row(
             f"dry run, {sizes.xlsx_rows:,}-row XLSX: s (floor: calamine read + xlsxwriter write)",
             f"{ours:.2f}",
             f"{floor:.2f}",
@@ -123,6 +115,14 @@ def prepare_rows(sizes: Sizes, folder: Path) -> list[Row]:
             f"{peak:.0f}",
             target=f"≤ {MEMORY_LIMIT_MB} MB",
             met=peak <= MEMORY_LIMIT_MB,
+        ),
+        Row(
+            f"{name} with a send window: s (without windows or country rules)",
+            f"{with_windows:.1f}",
+            f"{without:.1f}",
+            f"{with_windows / without:.3f}",
+            "≤ 1.10",
+            with_windows / without <= 1.10,
         ),
     ]
 
