@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import fields
 from datetime import datetime
 
 from .campaign import Campaign
@@ -158,9 +159,9 @@ async def send_in_windows(
     total = SendReport()
     while True:
         report = await send(rows)
-        total.sent += report.sent
-        total.failed += report.failed
-        total.unknown += report.unknown
+        for counter in fields(SendReport):  # sent, failed, unknown… added up over the rounds
+            if isinstance(value := getattr(report, counter.name), int):
+                setattr(total, counter.name, getattr(total, counter.name) + value)
         total.end, total.reason, total.held = report.end, report.reason, report.held
         if not (wait and windows and report.held) or report.end is not End.FINISHED:
             return total

@@ -10,7 +10,7 @@ row costs a few dictionary lookups.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -29,7 +29,7 @@ from .errors import RowError
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MARGIN = timedelta(minutes=15)  # no send starts this close to its window's closing
 HORIZON_DAYS = 15  # how far ahead an opening is looked for
-_HOURS = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+_HOURS = re.compile(r"(\d\d?):(\d\d)-(\d\d?):(\d\d)")
 _HEAD = 5  # a number's first digits, enough to find its time-zone prefix for most numbers
 _LONG_HEADS = frozenset(p[:_HEAD] for p in TIMEZONE_DATA if len(p) > _HEAD)
 _MISSING = object()
@@ -408,6 +408,3 @@ def intersect(
         else:
             j += 1
     return found
-
-
-Clock = Callable[[], datetime]
