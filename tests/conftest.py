@@ -121,3 +121,10 @@ def run_cli(
     proc = start_cli(*args, env=env)
     out, err = proc.communicate(timeout=timeout)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _slots_in_a_temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The request slots' lock files (slots.py) go to a temporary XDG_CACHE_HOME, for the tests
+    and the CLI processes they start, never to the user's ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))

@@ -150,6 +150,86 @@ def test_missing_campaign_file(tmp_path: Path) -> None:
         load_campaign(tmp_path / "nope.yaml")
 
 
+@pytest.mark.parametrize(
+    ("line", "attribute", "expected"),
+    [
+        ("default_region: NO", "default_region", "NO"),
+        ("default_region: no", "default_region", "NO"),
+        ("from_name: +447911123456", "from_name", "+447911123456"),
+        ("from_name: 0800", "from_name", "0800"),
+        ("from_name: 12345", "from_name", "12345"),
+        ("tags: [2024, yes, 10:30]", "tags", ["2024", "yes", "10:30"]),
+        ("sheet: 0", "sheet", 0),
+        ('sheet: "0"', "sheet", "0"),
+        ("sheet: 2024", "sheet", 2024),
+        ("sheet: Off", "sheet", "Off"),
+        ("api: {concurrency: '4'}", "api.concurrency", 4),
+        ("api: {timeout_s: 2.5}", "api.timeout_s", 2.5),
+        ("api: {timeout_s: 1e1}", "api.timeout_s", 10.0),
+    ],
+)
+def test_values_are_read_as_written(
+    tmp_path: Path, line: str, attribute: str, expected: object
+) -> None:
+    """A plain value is text unless it can only be a whole number, true/false or null."""
+    key = line.split(":")[0]
+    text = yaml.safe_dump({k: v for k, v in BASE.items() if k != key}) + line + "\n"
+    campaign: object = load_campaign(write(tmp_path, text))
+    for part in attribute.split("."):
+        campaign = getattr(campaign, part)
+    assert campaign == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"tags": ["ok-tag_1.x", "Весна"]}, []),
+        (
+            {"tags": ["spring sale"]},
+            [
+                "tag 'spring sale' does not follow Wooxy's tag rules (2 to 30 letters, digits,"
+                " '.', '-' or '_'): Wooxy's analytics will ignore it"
+            ],
+        ),
+        ({"tags": ["x"]}, ["tag 'x' does not follow Wooxy's tag rules"]),
+        ({"tags": ["y" * 31]}, [f"tag '{'y' * 31}' does not follow"]),
+        (
+            {"from_name": "12345"},
+            [
+                "from_name '12345' is all digits but not a valid phone number: recipients may"
+                " see another sender; write it as +<country code><number>, or use letters"
+            ],
+        ),
+        ({"from_name": "+447911123456"}, []),  # a valid number
+        ({"from_name": "Shop 24"}, []),
+    ],
+)
+def test_warnings_for_tags_analytics_ignore_and_all_digit_from_names(
+    tmp_path: Path, changes: dict, expected: list[str]
+) -> None:
+    """Accepted by the API but likely a mistake: a warning each, with its exact text."""
+    from wooxy_bulk.campaign import campaign_warnings
+
+    found = campaign_warnings(load_campaign(write(tmp_path, patched(**changes))))
+    assert len(found) == len(expected)
+    for warning, start in zip(found, expected, strict=True):
+        assert warning.startswith(start)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"characters": "smart"}, "key 'characters': Input should be 'keep' or 'replace'"),
+        ({"prices": {"XX": 0.1}}, "key 'prices': 'XX' is neither 'default' nor an ISO country"),
+        ({"prices": {"GB": -1}}, "key 'prices': the price for GB is negative"),
+    ],
+)
+def test_character_and_price_mistakes(tmp_path: Path, changes: dict, expected: str) -> None:
+    """`characters` is keep or replace; `prices` keys are countries or default, values ≥ 0."""
+    with pytest.raises(InputError, match=expected.replace("(", r"\(")):
+        load_campaign(write(tmp_path, patched(**changes)))
+
+
 def test_send_window_keys_and_their_defaults(tmp_path: Path) -> None:
     """send_window reads hours, days (any case, full names too) and holidays; rules default on."""
     window = {"hours": "09:00-20:00", "days": ["Mon", "tuesday"], "timezone_column": "tz"}

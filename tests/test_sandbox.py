@@ -244,6 +244,26 @@ def test_hang_records_the_message_and_never_answers(parser: str) -> None:
         assert box.state.stats()["faults"]["hang"] == 1
 
 
+def test_gateway_error_records_the_message_then_answers_an_html_504() -> None:
+    """gateway_error_rate=1: the message is taken (listed), then a gateway's HTML 504 comes."""
+    with running_sandbox(SandboxConfig(gateway_error_rate=1)) as box:
+        answer = post(box, GOOD)
+        assert answer.status_code == 504
+        assert answer.headers["content-type"] == "text/html"
+        assert b"<h1>504 Gateway Time-out</h1>" in answer.content
+        assert [m["phoneNumber"] for m in box.state.messages] == [PHONE]
+        assert box.state.stats()["faults"]["gateway"] == 1
+
+
+def test_json_is_written_as_php_writes_it(box: RunningSandbox) -> None:
+    """The API's JSON escapes / as \\/ and non-ASCII as \\u, as PHP's json_encode does."""
+    answer = post(box, GOOD, token="key/with+plus")
+    assert b'"no matches found for access token key\\/with+plus"' in answer.content
+    answer = post(box, body(domain="café.example/x"))
+    assert b'"Domain caf\\u00e9.example\\/x not found in your account"' in answer.content
+    assert answer.json()["errors"] == ["Domain café.example/x not found in your account"]
+
+
 @pytest.mark.parametrize("parser", ["h11", "httptools"], indirect=True)
 def test_shutdown_while_requests_hang_drops_them_unanswered(parser: str) -> None:
     """Leaving running_sandbox with a request hanging closes its connection without an answer."""
@@ -301,7 +321,7 @@ def test_stats_endpoint_counts_by_outcome() -> None:
             "{phoneNumber} is not a valid E.164 phone number": 2,
             "no matches found for access token {accessToken}": 1,
         },
-        "faults": {"internal": 0, "publishing": 0, "hang": 0},
+        "faults": {"internal": 0, "publishing": 0, "hang": 0, "gateway": 0},
         "throttled": 0,
         "in_flight": 0,
         "peak_concurrency": 1,

@@ -18,6 +18,7 @@ from wooxy_bulk.journal import Entry, Journal, JState
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.sender import End, SendPolicy, SendReport, select, send_rows
+from wooxy_bulk.slots import LocalSlots
 
 FAST = SendPolicy(backoff_base_s=0.001, backoff_cap_s=0.01)
 
@@ -36,12 +37,15 @@ def send(
     timeout_s: float = 10,
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: Callable[[], asyncio.Event] | None = None,
+    slots: LocalSlots | None = None,
 ) -> SendReport:
     async def main() -> SendReport:
         event = stop() if stop else None
         async with open_post(timeout_s=timeout_s, concurrency=policy.concurrency) as post:
             client = WooxyClient(post, url=url, token=token, domain="shop.example.com")
-            return await send_rows(rows, client, journal, policy, on_row=on_row, stop=event)
+            return await send_rows(
+                rows, client, journal, policy, on_row=on_row, stop=event, slots=slots
+            )
 
     return asyncio.run(main())
 
@@ -126,6 +130,28 @@ def test_an_unanswered_request_is_unknown_and_never_retried(journal: Journal) ->
     assert requests == 4
     assert all(r.status is Status.UNKNOWN and "may have been delivered" in r.error for r in rows)
     assert {e.state for e in journal.entries().values()} == {JState.UNKNOWN}
+
+
+def test_a_gateway_error_after_the_message_was_taken_is_unknown_never_resent(
+    journal: Journal,
+) -> None:
+    """A gateway's HTML 504 after the API took the message: the row is `unknown` and not
+    retried, so the sandbox lists every number once."""
+    phones = numbers(40)
+    rows = rows_for(phones)
+    config = SandboxConfig(gateway_error_rate=0.5, seed=5)
+    with running_sandbox(config) as box:
+        report = send(rows, box.url, journal, replace(FAST, max_attempts=5))
+        gateway = box.state.stats()["faults"]["gateway"]
+    assert report.end is End.FINISHED
+    assert sent_numbers(box) == Counter(phones)  # each number once, none twice
+    assert 0 < gateway == report.unknown < 40
+    unknown = [r for r in rows if r.status is Status.UNKNOWN]
+    assert len(unknown) == gateway and report.sent == 40 - gateway
+    assert unknown[0].error.startswith("HTTP 504: <html> <head><title>504 Gateway Time-out")
+    assert unknown[0].error.endswith("; it may have been delivered")
+    states = Counter(e.state for e in journal.entries().values())
+    assert states == {JState.SENT: 40 - gateway, JState.UNKNOWN: gateway}
 
 
 def test_a_wrong_token_stops_at_once_and_is_never_shown(journal: Journal) -> None:
@@ -343,3 +369,14 @@ def test_a_cancelled_send_commits_what_was_in_flight_as_unknown(journal: Journal
     interrupted = {r.phone for r in rows if r.error.startswith("interrupted")}
     unknown = {p for p, e in journal.entries().items() if e.state is JState.UNKNOWN}
     assert interrupted and interrupted <= unknown
+
+
+def test_every_request_holds_a_slot(journal: Journal, tmp_path: Path) -> None:
+    """With 3 slots shared, 10 workers never have more than 3 requests at the sandbox at once."""
+    slots = LocalSlots(tmp_path / "slots", count=3)
+    with running_sandbox(SandboxConfig(latency_ms=10)) as box:
+        report = send(rows_for(numbers(60)), box.url, journal, slots=slots)
+        peak = box.state.stats()["peak_concurrency"]
+    slots.close()
+    assert report.sent == 60
+    assert peak == 3

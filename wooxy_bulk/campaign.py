@@ -5,21 +5,23 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import phonenumbers
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from . import yamlfile
 from .errors import InputError, display_path, located
+from .textfile import read_text
 from .windows import WindowSpec
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
@@ -27,10 +29,45 @@ MAX_CONCURRENCY = 10  # the API page: "Do not send more than 10 concurrent API r
 
 _FROM_NAME = re.compile(r"[A-Za-z0-9 ]{1,11}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_PARSING = {  # pydantic's error types for a text that is no number or boolean
+    "int_parsing": "{value!r} is not a whole number",
+    "int_from_float": "{value!r} is not a whole number",
+    "float_parsing": "{value!r} is not a number",
+    "bool_parsing": "{value!r} is not true or false",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _admits(annotation: Any, kind: type) -> bool:
+    """True if a field typed ``annotation`` takes values of type ``kind`` (``list[Path]``, …)."""
+    if annotation is kind:
+        return True
+    return any(_admits(arg, kind) for arg in get_args(annotation))
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A section of the campaign file: unknown keys refused, values taken as written.
+
+    yamlfile leaves a value as text unless it is a canonical whole number, true/false or null; a
+    whole number where text is wanted becomes its digits, and true/false counts only where a
+    field takes a boolean (``concurrency: true`` is an error, not 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name or ""].annotation
+        if isinstance(value, bool) and not _admits(annotation, bool):
+            raise ValueError(
+                f"{str(value).lower()} is not a value for this key (not a yes/no setting)"
+            )
+        paths = value if isinstance(value, list) else [value]
+        for path in paths if _admits(annotation, Path) else ():
+            if isinstance(path, str) and _CONTROL.search(path):
+                raise ValueError(f"{path!r} holds a control character{yamlfile.WINDOWS_PATH_HINT}")
+        return value
 
 
 class ApiSettings(_Strict):
@@ -83,6 +120,8 @@ class Campaign(_Strict):
     default_region: str | None = None
     message: MessageSpec
     max_segments: int | None = Field(None, ge=1)
+    characters: Literal["keep", "replace"] = "keep"
+    prices: dict[str, float] | None = None
     domain: str
     from_name: str | None = None
     tags: list[str] | None = None
@@ -138,6 +177,21 @@ class Campaign(_Strict):
             " in international form (+447911123456)"
         )
 
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        prices = {}
+        for key, price in value.items():
+            code = key if key == "default" else key.upper()
+            if code != "default" and code not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"{key!r} is neither 'default' nor an ISO country code such as GB")
+            if price < 0:
+                raise ValueError(f"the price for {key} is negative")
+            prices[code] = price
+        return prices
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: list[str] | None) -> list[str] | None:
@@ -163,6 +217,27 @@ class Campaign(_Strict):
         return self.folder / ".wooxy-bulk" / f"{self.name}.journal.sqlite"
 
 
+_WOOXY_TAG = re.compile(r"[0-9A-Za-z\u0400-\u04FF._-]{2,30}")
+
+
+def campaign_warnings(campaign: Campaign) -> list[str]:
+    """What the API accepts but is likely a mistake: tags Wooxy's analytics ignore, and an
+    all-digit from name that is no valid number."""
+    found = [
+        f"tag {tag!r} does not follow Wooxy's tag rules (2 to 30 letters, digits, '.', '-' or"
+        " '_'): Wooxy's analytics will ignore it"
+        for tag in campaign.tags or ()
+        if not _WOOXY_TAG.fullmatch(tag)
+    ]
+    name = campaign.from_name
+    if name and name.replace(" ", "").isdigit() and not _is_phone_number("+" + name.lstrip("+")):
+        found.append(
+            f"from_name {name!r} is all digits but not a valid phone number: recipients may see"
+            " another sender; write it as +<country code><number>, or use letters"
+        )
+    return found
+
+
 def _is_phone_number(value: str) -> bool:
     try:
         return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
@@ -182,20 +257,11 @@ def load_campaign(path: Path) -> Campaign:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    text = read_text(path, "campaign file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise located(path, "no such campaign file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise located(path, f"cannot read the campaign file ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise located(path, f"{where}not valid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise located(path, f"not valid YAML: {exc}") from None
+        data = yamlfile.load(text)
+    except InputError as exc:
+        raise located(path, str(exc)) from None
     if not isinstance(data, dict):
         raise located(path, "a campaign file is a YAML mapping of keys such as name:, contacts:")
     return data
@@ -212,7 +278,9 @@ def _describe(error: Any) -> str:
         return f"missing required key '{key}'"
     if error.get("input", "") is None:
         return f"key '{key}' has no value"
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = _PARSING.get(kind, "").format(value=error.get("input")) or str(
+        error["msg"]
+    ).removeprefix("Value error, ")
     if not key:
         return message
     return f"key '{key}': {message}"

@@ -39,6 +39,7 @@ from .schedule import (
     send_in_windows,
 )
 from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
+from .slots import LocalSlots
 from .windows import Opening, Windows, day_time
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
@@ -165,6 +166,12 @@ def run(
 @click.option("--publish-error-rate", default=0.0, type=click.FloatRange(0, 1))
 @click.option("--hang-rate", default=0.0, type=click.FloatRange(0, 1), help="Share never answered.")
 @click.option(
+    "--gateway-error-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share taken, then answered with a gateway's HTML 504.",
+)
+@click.option(
     "--delivery-delay-s",
     default=1.0,
     show_default=True,
@@ -189,6 +196,7 @@ def sandbox_command(
     fail_rate: float,
     publish_error_rate: float,
     hang_rate: float,
+    gateway_error_rate: float,
     delivery_delay_s: float,
     delivery_fail_rate: float,
     seed: int | None,
@@ -203,6 +211,7 @@ def sandbox_command(
         fail_rate=fail_rate,
         publish_error_rate=publish_error_rate,
         hang_rate=hang_rate,
+        gateway_error_rate=gateway_error_rate,
         seed=seed,
         delivery_delay_s=delivery_delay_s,
         delivery_fail_rate=delivery_fail_rate,
@@ -273,7 +282,7 @@ def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) 
     windows = attach_windows(campaign, plan)
     if options.dry_run:
         held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
-        click.echo(dry_run_summary(plan))
+        click.echo(dry_run_summary(plan, prices=campaign.prices))
         for line in schedule_lines(plan.counts()[Status.READY], held):
             click.echo(line)
         _write(campaign, plan)
@@ -345,7 +354,7 @@ def _send(
         rows = selection.to_send
         hold = make_hold(windows, timing.clock)
         if rows and not (options.yes or options.sandbox):
-            summary = confirmation(campaign, rows, url, selection.skipped)
+            summary = confirmation(campaign, plan, rows, url, selection.skipped)
             held = sum(hold(row) is not None for row in rows) if hold else 0
             _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
@@ -439,6 +448,7 @@ async def _send_async(
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
+    slots = LocalSlots.for_account(token, url)
     try:
         async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
@@ -452,13 +462,22 @@ async def _send_async(
                 tags=campaign.tags,
             )
             if not isinstance(journal, Journal):
-                return await testsend.send_tests(rows, client, journal, policy, on_row=progress)
+                return await testsend.send_tests(
+                    rows, client, journal, policy, on_row=progress, slots=slots
+                )
             timing = timing or _timing(None)
             hold = make_hold(windows, timing.clock)
 
             def send(batch: Sequence[PlanRow]) -> Awaitable[SendReport]:
                 return send_rows(
-                    batch, client, journal, policy, on_row=progress, stop=stop, hold=hold
+                    batch,
+                    client,
+                    journal,
+                    policy,
+                    on_row=progress,
+                    stop=stop,
+                    slots=slots,
+                    hold=hold,
                 )
 
             def waiting(count: int, opening: Opening) -> None:
@@ -480,6 +499,7 @@ async def _send_async(
                 on_wait=waiting,
             )
     finally:
+        slots.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from .campaign import Campaign
+from .campaign import Campaign, campaign_warnings
+from .characters import CharacterTally
 from .contacts import Contacts, open_contacts, read_phone_list
 from .errors import RowError, display_path, located
 from .phones import PhoneParser
 from .render import MessageTemplate, count_segments
+from .textfile import read_text
 
 
 class Status(StrEnum):
@@ -42,8 +44,13 @@ class PlanRow:
     error: str = ""
     sms_id: str = ""
     where: object = None  # windows.Where: the recipient's zones, for the send windows
+    note: str = ""
     delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
     delivery_checked_at: str = ""  # when it was asked, UTC
+
+    def add_note(self, note: str) -> None:
+        """Add what was noticed about a row that is still sent (the `note` column)."""
+        self.note = f"{self.note}; {note}" if self.note else note
 
 
 @dataclass
@@ -53,6 +60,7 @@ class Plan:
     columns: tuple[str, ...]
     rows: list[PlanRow]
     warnings: list[str] = field(default_factory=list)
+    characters: CharacterTally | None = None
 
     def counts(self) -> Counter[Status]:
         return Counter(r.status for r in self.rows)
@@ -80,6 +88,7 @@ def prepare(campaign: Campaign) -> Plan:
         else None
     )
     template = load_template(campaign, contacts.columns)
+    tally = CharacterTally(template.source, contacts.columns, campaign.characters == "replace")
     parser = PhoneParser(campaign.default_region)
     suppressions = read_suppressions(campaign.suppress, parser)
     plan = build_plan(
@@ -90,7 +99,11 @@ def prepare(campaign: Campaign) -> Plan:
         country_at=country_at,
         max_segments=campaign.max_segments,
         suppressions=suppressions,
+        tally=tally,
     )
+    plan.warnings += campaign_warnings(campaign)
+    if warning := tally.template_warning():
+        plan.warnings.append(warning)
     if suppressions.unreadable:
         plan.warnings.append(
             f"{suppressions.unreadable} value(s) in the suppress files are not valid phone"
@@ -105,14 +118,11 @@ def load_template(campaign: Campaign, columns: Sequence[str]) -> MessageTemplate
     if spec.template is None:
         name = f"{display_path(campaign.source)}: message.text"
         return MessageTemplate.compile(spec.text or "", name=name, columns=columns)
-    try:
-        source = spec.template.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    if not spec.template.exists():
         raise located(
             campaign.source, f"key 'message.template': no such file {display_path(spec.template)}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise located(spec.template, f"cannot read the template ({exc})") from None
+        )
+    source = read_text(spec.template, "template")
     return MessageTemplate.compile(source, name=display_path(spec.template), columns=columns)
 
 
@@ -138,6 +148,7 @@ def build_plan(
     country_at: int | None = None,
     max_segments: int | None = None,
     suppressions: Suppressions | None = None,
+    tally: CharacterTally | None = None,
 ) -> Plan:
     """Decide every row: invalid, suppressed, duplicate or ready (first row of a number wins)."""
     suppressed = suppressions.sources if suppressions else {}
@@ -153,7 +164,15 @@ def build_plan(
         except RowError as exc:
             item.status, item.error = Status.INVALID, str(exc)
             continue
-        item.segments, item.ucs2 = count_segments(item.text)
+        if tally is None:
+            item.segments, item.ucs2 = count_segments(item.text)
+        else:
+            item.text, item.segments, item.ucs2, note = tally.settle(number, item.text)
+            if note:
+                item.add_note(note)
+        if not item.text:
+            item.status, item.error = Status.INVALID, "the text is empty"
+            continue
         if max_segments is not None and item.segments > max_segments:
             item.status = Status.INVALID
             item.error = (
@@ -167,7 +186,7 @@ def build_plan(
             item.error = f"same number as row {first_row[item.phone]}"
         else:
             first_row[item.phone] = number
-    return Plan(contacts.columns, rows)
+    return Plan(contacts.columns, rows, characters=tally)
 
 
 def _column_index(contacts: Contacts, name: str, key: str) -> int:

@@ -209,6 +209,8 @@ class MessageTemplate:
 
     variables: frozenset[str]
     """The column-derived names the template uses (headers or aliases; not ``row``)."""
+    source: str = ""
+    """The template's text, as written."""
 
     def __init__(self, template: Any, names: _Names, used: set[str]) -> None:
         """Use ``compile``; ``used`` is every name the template reads."""
@@ -241,7 +243,9 @@ class MessageTemplate:
             template = _ENV.from_string(ast)
         except TemplateSyntaxError as exc:
             raise located(name, f"line {exc.lineno}: {exc.message}") from None
-        return cls(template, names, used)
+        made = cls(template, names, used)
+        made.source = source
+        return made
 
     def render(self, cells: Sequence[str]) -> str:
         """The trimmed text for one row (cells in column order); raises RowError."""
@@ -279,6 +283,7 @@ _GSM_BASIC = (
 _GSM_EXTENSION = "\f^{}\\[~]|\u20ac"  # each is ESC + a character: 2 septets (€ is \u20ac)
 _DROP_BASIC = str.maketrans(dict.fromkeys(_GSM_BASIC))
 _EXTENSION_SET = frozenset(_GSM_EXTENSION)
+GSM_CHARACTERS = frozenset(_GSM_BASIC + _GSM_EXTENSION)  # what a GSM-7 text may hold
 
 
 def _pack(text: str, wide: Callable[[str], bool], size: int) -> int:

@@ -5,10 +5,11 @@ Pure functions that return text; cli.py prints them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .campaign import Campaign
 from .errors import display_path
+from .estimate import estimate
 from .plan import Plan, PlanRow, Status
 
 _ORDER = (
@@ -23,7 +24,7 @@ _ORDER = (
 )
 
 
-def dry_run_summary(plan: Plan, samples: int = 3) -> str:
+def dry_run_summary(plan: Plan, samples: int = 3, prices: Mapping[str, float] | None = None) -> str:
     """Rows read, what would be sent, what would not, segments, and the first rendered texts."""
     ready = plan.with_status(Status.READY)
     counts = plan.counts()
@@ -36,6 +37,7 @@ def dry_run_summary(plan: Plan, samples: int = 3) -> str:
         f"SMS segments:    {sum(r.segments for r in ready)}"
         f" ({sum(r.ucs2 for r in ready)} messages need UCS-2)",
     ]
+    lines += cost_lines(plan, ready, prices)
     lines += [f"Warning: {w}" for w in plan.warnings]
     lines += _first_errors(plan)
     if ready:
@@ -45,7 +47,11 @@ def dry_run_summary(plan: Plan, samples: int = 3) -> str:
 
 
 def confirmation(
-    campaign: Campaign, rows: Sequence[PlanRow], api_url: str, skipped: dict[Status, int]
+    campaign: Campaign,
+    plan: Plan,
+    rows: Sequence[PlanRow],
+    api_url: str,
+    skipped: dict[Status, int],
 ) -> str:
     """The summary shown before the y/N prompt of a real send."""
     lines = [
@@ -56,9 +62,22 @@ def confirmation(
         f"Domain:      {campaign.domain}",
         f"API URL:     {api_url}",
     ]
+    lines += cost_lines(plan, rows, campaign.prices)
+    lines += [f"Warning: {w}" for w in plan.warnings]
     if skipped:
         lines.append("Not sent now: " + ", ".join(f"{n} {s.value}" for s, n in skipped.items()))
     return "\n".join(lines)
+
+
+def cost_lines(
+    plan: Plan, rows: Sequence[PlanRow], prices: Mapping[str, float] | None
+) -> list[str]:
+    """The characters that cost extra segments, and segments (and cost) by country."""
+    lines = plan.characters.summary(rows) if plan.characters else []
+    if rows:
+        title = "Estimated cost by country:" if prices else "Segments by country:"
+        lines += [title, *estimate(rows, prices).lines()]
+    return lines
 
 
 def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: object) -> str:

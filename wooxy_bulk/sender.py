@@ -9,6 +9,7 @@ a worker that has no next message to begin at once commits before it awaits anyt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from .api import Answer, Outcome, WooxyClient
 from .journal import Entry, Journal, JState
 from .plan import PlanRow, Status
+from .slots import Slots
 
 T = TypeVar("T")
 
@@ -130,10 +132,12 @@ class _Run:
         policy: SendPolicy,
         on_row: Callable[[PlanRow], None],
         stop: asyncio.Event,
+        slots: Slots | None,
         hold: Callable[[PlanRow], str | None] | None = None,
     ) -> None:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
+        self.slots = slots
         self.on_row, self.stop, self.hold = on_row, stop, hold
         self.report = SendReport()
         self.streak = 0
@@ -158,9 +162,10 @@ class _Run:
     async def send(self, row: PlanRow) -> None:
         reached = False  # whether an attempt got an answer from the API (so it may count)
         for attempt in range(1, self.policy.max_attempts + 1):
-            self.journal.begin(row.phone, row.row, row.text)
             try:
-                answer = await self.client.send(row.phone, row.text)
+                async with self._slot():
+                    self.journal.begin(row.phone, row.row, row.text)
+                    answer = await self.client.send(row.phone, row.text)
             except asyncio.CancelledError:
                 self._settle(
                     row, Status.UNKNOWN, error="interrupted while its request was in flight"
@@ -181,6 +186,10 @@ class _Run:
                 row.error = f"{answer.error} (the run stopped before it was tried again)"
                 return None
         return None
+
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """One of the account's slots, held while the request is in flight."""
+        return self.slots.slot() if self.slots is not None else contextlib.nullcontext()
 
     async def _backoff(self, attempt: int, answer: Answer) -> bool:
         """Wait before the next attempt; False if the run was stopped meanwhile."""
@@ -244,15 +253,17 @@ async def send_rows(
     *,
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: asyncio.Event | None = None,
+    slots: Slots | None = None,
     hold: Callable[[PlanRow], str | None] | None = None,
 ) -> SendReport:
     """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
 
-    Setting `stop` stops starting requests; those in flight finish (bounded by the client's
-    timeout). Rows not reached stay not_sent. `hold(row)`, asked just before each row is sent,
-    gives why it may not go now (its send window is closed); such rows are in `report.held`.
+    Each request holds one of `slots` while in flight (the account's limit, shared with other
+    processes). Setting `stop` stops starting requests; those in flight finish (bounded by the
+    client's timeout). Rows not reached stay not_sent. `hold(row)`, asked just before each row is
+    sent, gives why it may not go now (its send window is closed); such rows are in `report.held`.
     """
-    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), hold)
+    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, hold)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
     try:
         await asyncio.gather(*workers)

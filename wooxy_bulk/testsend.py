@@ -19,6 +19,7 @@ from .journal import Journal
 from .phones import PhoneParser
 from .plan import Plan, PlanRow, Status
 from .sender import End, SendPolicy, SendReport, send_rows
+from .slots import Slots
 
 
 def recipient(campaign: Campaign, raw: str) -> str:
@@ -47,12 +48,13 @@ async def send_tests(
     open_journal: Callable[[int], Journal],
     policy: SendPolicy,
     on_row: Callable[[PlanRow], None] = lambda row: None,
+    slots: Slots | None = None,
 ) -> SendReport:
     """Send each row in turn, each journaled in a scope of its own; stop at an account error."""
     total = SendReport()
     for i, row in enumerate(rows):
         with open_journal(i) as journal:
-            report = await send_rows([row], client, journal, policy, on_row=on_row)
+            report = await send_rows([row], client, journal, policy, on_row=on_row, slots=slots)
         total.sent += report.sent
         total.failed += report.failed
         total.unknown += report.unknown

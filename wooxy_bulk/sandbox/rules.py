@@ -181,6 +181,7 @@ class SandboxConfig:
     fail_rate: float = 0.0
     publish_error_rate: float = 0.0
     hang_rate: float = 0.0
+    gateway_error_rate: float = 0.0  # taken, then a gateway's HTML 504 instead of the answer
     max_concurrency: int = 10  # across every method: one limit for the account
     seed: int | None = None
     delivery_delay_s: float = 1.0  # an accepted message is `new` this long, then final
@@ -196,7 +197,7 @@ class SandboxState:
         self.messages: list[dict[str, Any]] = []
         self.requests = self.throttled = self.in_flight = self.peak_concurrency = 0
         self.rejected: Counter[str] = Counter()
-        self.faults = {"internal": 0, "publishing": 0, "hang": 0}
+        self.faults = {"internal": 0, "publishing": 0, "hang": 0, "gateway": 0}
         self.methods: Counter[str] = Counter({path: 0 for path in METHODS})
         self.deliveries = delivery.Deliveries()
         self._rng = random.Random(config.seed)
@@ -299,12 +300,17 @@ class SandboxState:
             return reject(503, PUBLISHING)
         return None
 
-    def draw_hang(self) -> bool:
-        """Whether an accepted request is to hang (counted when so)."""
-        if self._draw(self.config.hang_rate):
-            self.faults["hang"] += 1
-            return True
-        return False
+    def draw_after_accept(self) -> str | None:
+        """What befalls an accepted request's answer, counted: "hang" (none ever comes),
+        "gateway" (an HTML 504 comes instead), or None (the answer comes)."""
+        for fault, rate in (
+            ("hang", self.config.hang_rate),
+            ("gateway", self.config.gateway_error_rate),
+        ):
+            if self._draw(rate):
+                self.faults[fault] += 1
+                return fault
+        return None
 
     def _draw(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate

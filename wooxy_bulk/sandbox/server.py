@@ -25,7 +25,11 @@ their own body and answer.
    ``publish_error_rate`` 503 "Publishing error" (neither is accepted nor uses balance),
    ``hang_rate``: the message is accepted and recorded, then no answer ever comes; the request
    stays in flight until the client gives up, or the server shuts down and drops the connection;
+   ``gateway_error_rate``: the message is accepted and recorded, then a gateway's HTML 504 page
+   comes instead of the answer (as when a load balancer gives up waiting for the API);
 8. accept: 200 ``{"result": true, "sms_id": "<24 lower-case hex>"}``.
+
+The API's JSON is written as PHP writes it: ``/`` as ``\\/`` and non-ASCII as ``\\u`` escapes.
 
 Statuses are the sandbox's choice; clients must classify by the error text. Assigning a new
 config to ``state.config`` applies it live (say, a topped-up balance). uvicorn parses HTTP with
@@ -34,12 +38,13 @@ httptools when it is installed (less CPU per request), else with h11.
 ``GET /sandbox/messages``: the accepted messages in acceptance order, each
 ``{"sms_id", "phoneNumber", "text", "fromName", "tags", "domain", "time"}`` (time: ISO 8601 UTC).
 ``GET /sandbox/stats``: ``{"requests", "accepted", "rejected": {page template: n}, "faults":
-{"internal", "publishing", "hang"}, "throttled", "in_flight", "peak_concurrency", "balance_left",
-"methods": {"sms/send": n, "sms/info": n, "account/info": n}, "info_ids": {"asked", "largest"}}``.
+{"internal", "publishing", "hang", "gateway"}, "throttled", "in_flight", "peak_concurrency",
+"balance_left", "methods": {"sms/send": n, "sms/info": n, "account/info": n}, "info_ids":
+{"asked", "largest"}}``.
 Requests, throttled and the peak count every method; with sends only, requests = accepted +
-sum(rejected) + internal + publishing + throttled (hangs are accepted). ``peak_concurrency``
-includes a refused request: 11 sent at once shows 11. ``info_ids`` counts the ids asked for and
-the most in one request.
+sum(rejected) + internal + publishing + throttled (hangs and gateway errors are accepted).
+``peak_concurrency`` includes a refused request: 11 sent at once shows 11. ``info_ids`` counts
+the ids asked for and the most in one request.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ from wooxy_bulk.sandbox.delivery import ACCOUNT_PATH, INFO_PATH
 from wooxy_bulk.sandbox.rules import SEND_PATH, SandboxConfig, SandboxState
 
 _HTTP = "httptools" if importlib.util.find_spec("httptools") else "h11"
+GATEWAY_PAGE = (  # as nginx writes it
+    b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+    b"<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n"
+)
 _HANGING = "wooxy_bulk.sandbox.hanging"  # scope key marking a request that never gets an answer
 
 
@@ -105,7 +114,10 @@ class _Endpoint:
             await asyncio.sleep(wait)
         if isinstance(outcome, rules.Rejection):
             await _answer(send, outcome.status, _failure(outcome.text))
-        elif self.hangs and self.state.draw_hang():
+        elif self.hangs and (fault := self.state.draw_after_accept()) is not None:
+            if fault == "gateway":
+                await _send(send, 504, GATEWAY_PAGE, b"text/html")
+                return
             scope[_HANGING] = True
             while (await receive())["type"] != "http.disconnect":
                 pass
@@ -139,8 +151,19 @@ def _failure(text: str) -> dict[str, Any]:
 async def _answer(
     send: Send, status: int, payload: dict[str, Any], extra: tuple[tuple[bytes, bytes], ...] = ()
 ) -> None:
-    body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    """The API's JSON answer, written as PHP's json_encode writes it (``\\/``, ``\\u00e9``)."""
+    body = json.dumps(payload).replace("/", "\\/").encode()
+    await _send(send, status, body, b"application/json", extra)
+
+
+async def _send(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
     await send({"type": "http.response.body", "body": body})
 
