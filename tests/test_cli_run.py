@@ -21,6 +21,7 @@ from urllib.parse import quote, quote_plus
 
 import openpyxl
 import pytest
+import yaml
 from conftest import MakeCampaign, cli_env, closed_port, numbers, run_cli, start_cli
 
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, running_sandbox
@@ -339,6 +340,97 @@ def test_injected_faults_end_with_every_row_sent_once(make_campaign: MakeCampaig
     assert counts == Counter(numbers(80))
     assert statuses(campaign.parent / "results.csv") == {"sent": 80}
     assert stats["peak_concurrency"] <= 10
+
+
+def calc_workbook(path: Path, rows: list[list[object]]) -> None:
+    """An XLSX as Calc saves one: phones typed as +49… stored as number cells."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Contacts"
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+def test_dry_run_reads_numbers_that_lost_their_plus(make_campaign: MakeCampaign) -> None:
+    """A DE sheet with +4915123456789 stored as a number: the mobile, with a note naming the
+    landline reading; a value the tool cannot tell is invalid naming both; counts printed."""
+    campaign = make_campaign(default_region="DE")
+    data = yaml.safe_load(campaign.read_text(encoding="utf-8"))
+    data.update(contacts="c.xlsx", country_column="country")
+    campaign.write_text(yaml.safe_dump(data), encoding="utf-8")
+    calc_workbook(
+        campaign.parent / "c.xlsx",
+        [
+            ["phone", "first_name", "country"],
+            [4915123456789, "Lena", None],  # Calc's number cell of +49 1512 3456789
+            [38328012345, "Arben", "XK"],  # two Kosovo landlines: +383 28012345 or 038328012345
+            ["+49 30 1234567", "Büro", None],  # a landline: sent, noted
+            ["+49 900 1234567", "Hotline", None],  # premium rate: invalid
+        ],
+    )
+    done = run_cli("run", campaign, "--dry-run", env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    rows = {r["first_name"]: r for r in results(campaign.parent / "results.csv")}
+    lena = rows["Lena"]
+    assert (lena["status"], lena["phone_e164"]) == ("ready", "+4915123456789")
+    assert lena["note"] == (
+        "read as +4915123456789 (mobile, with the + a number cell loses),"
+        " not +494915123456789 (fixed-line, as written)"
+    )
+    assert rows["Büro"]["status"] == "ready"
+    assert rows["Büro"]["note"] == "fixed-line number: it may not receive SMS"
+    assert rows["Arben"]["status"] == "invalid"
+    assert rows["Arben"]["error"] == (
+        "'38328012345' could be +38338328012345 (fixed-line, as written) or +38328012345"
+        " (fixed-line, with the + a number cell loses); write it with + and its country code"
+    )
+    assert rows["Hotline"]["status"] == "invalid"
+    assert rows["Hotline"]["error"] == (
+        "'+49 900 1234567' is a premium-rate number, which cannot receive SMS"
+    )
+    assert "Ready to send:   2\nInvalid:         2\n" in done.stdout
+    assert "Notes on 2 row(s) (see the note column):" in done.stdout
+
+
+def test_mobile_only_makes_landlines_invalid(make_campaign: MakeCampaign) -> None:
+    """mobile_only: true: a fixed-line number is invalid, a mobile is sent."""
+    contacts = "phone,first_name\n020 7946 0000,Office\n07400 100000,Ann\n"
+    campaign = make_campaign(contacts=contacts, mobile_only=True)
+    done = run_cli("run", campaign, "--dry-run", env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    rows = {r["first_name"]: r for r in results(campaign.parent / "results.csv")}
+    assert rows["Office"]["status"] == "invalid"
+    assert rows["Office"]["error"] == (
+        "'020 7946 0000' is a fixed-line number, not a mobile (mobile_only: true)"
+    )
+    assert rows["Ann"]["status"] == "ready" and rows["Ann"]["note"] == ""
+
+
+def test_a_crm_export_suppresses_by_its_mobile_column(make_campaign: MakeCampaign) -> None:
+    """An `email,Mobile` opt-out export suppresses its numbers; one with emails only stops the
+    run before anything is sent (exit 2), naming the file and its columns."""
+    campaign = make_campaign(3, suppress=["optout.csv"])
+    optout = campaign.parent / "optout.csv"
+    optout.write_text("email,Mobile\na@example.com,07400 100000\nb@example.com,447400100002\n")
+    with running_sandbox(SandboxConfig()) as box:
+        env = cli_env(api_url=box.url)
+        assert run_cli("run", campaign, "--dry-run", env=env).returncode == 0
+        done = run_cli("run", campaign, "--yes", "--quiet", env=env)
+        assert done.returncode == 0, done.stderr
+        assert accepted(box) == Counter(["+447400100001"])
+        assert statuses(campaign.parent / "results.csv") == {"sent": 1, "suppressed": 2}
+        optout.write_text("email,Name\na@example.com,Ann\n")
+        (campaign.parent / "results.csv").unlink()
+        assert run_cli("run", campaign, "--dry-run", env=env).returncode == 2
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
+        assert done.returncode == 2
+        assert done.stderr == (
+            f"Error: {optout}: yields no phone numbers to suppress: no column holds phone"
+            " numbers; its columns are: email, Name. Put the numbers never to text in a column"
+            " named 'phone'\n"
+        )
+        assert len(box.state.messages) == 1
 
 
 def test_an_unreachable_api_leaves_rows_not_sent_for_a_rerun(make_campaign: MakeCampaign) -> None:

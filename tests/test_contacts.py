@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from wooxy_bulk.contacts import Row, open_contacts, read_phone_list
+from wooxy_bulk.contacts import Row, open_contacts
 from wooxy_bulk.errors import InputError, display_path
 
 SAVE_AS = "save it from Excel as 'CSV UTF-8 (Comma delimited)'"
@@ -305,32 +305,3 @@ def test_xlsx_empty_sheet(tmp_path: Path) -> None:
     path = tmp_path / "empty.xlsx"
     openpyxl.Workbook().save(path)
     assert error_of(path) == EMPTY
-
-
-@pytest.mark.parametrize(
-    ("name", "data", "expected"),
-    [
-        (
-            "optout.csv",
-            b"name,Phone \nAnn,+447400123456\nBob,\nCy,07400 123457\n",
-            [(2, "+447400123456"), (4, "07400 123457")],
-        ),
-        ("bare.csv", b"+447400123456\n07400123457\n", [(1, "+447400123456"), (2, "07400123457")]),
-        ("first.csv", b"mobile;name\n07400123456;Ann\n", [(2, "07400123456")]),
-    ],
-)
-def test_read_phone_list_csv(
-    tmp_path: Path, name: str, data: bytes, expected: list[tuple[int, str]]
-) -> None:
-    """The phone column (any case), else the first; a bare list of numbers loses none."""
-    assert list(read_phone_list(write(tmp_path, name, data))) == expected
-
-
-def test_read_phone_list_xlsx(tmp_path: Path) -> None:
-    """Suppression workbooks with numeric cells give the digits, not floats."""
-    book = openpyxl.Workbook()
-    for row in (["PHONE"], [447400123456], [None], ["07400 123457"]):
-        book.active.append(row)
-    path = tmp_path / "optout.xlsx"
-    book.save(path)
-    assert list(read_phone_list(path)) == [(2, "447400123456"), (4, "07400 123457")]

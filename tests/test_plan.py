@@ -164,3 +164,38 @@ def test_phone_column_error_lists_the_columns_found(messy: Path) -> None:
     with pytest.raises(InputError) as caught:
         prepare(load_campaign(campaign_file(messy, phone_column="mobile")))
     assert "the columns are: phone, First Name, country" in str(caught.value)
+
+
+def test_notes_and_number_types_reach_the_plan(tmp_path: Path) -> None:
+    """Each row gets the notes of every step (a pandas float, a landline) and the type rules:
+    premium-rate invalid, landline noted, a mobile without a note."""
+    (tmp_path / "contacts.csv").write_text(
+        "phone,first_name\n447911123456.0,Ann\n02079460000.0,Office\n09012345678,Tips\n",
+        encoding="utf-8",
+    )
+    path = campaign_file(tmp_path, suppress=[], country_column=None)
+    rows = {r.row: r for r in prepare(load_campaign(path)).rows}
+    assert (rows[2].status, rows[2].phone) == (Status.READY, "+447911123456")
+    assert rows[2].note == "read 447911123456.0 as 447911123456 (a number saved as a decimal)"
+    assert rows[3].status is Status.READY
+    assert rows[3].note == (
+        "read 02079460000.0 as 02079460000 (a number saved as a decimal);"
+        " fixed-line number: it may not receive SMS"
+    )
+    assert rows[4].status is Status.INVALID
+    assert rows[4].error == "'09012345678' is a premium-rate number, which cannot receive SMS"
+
+
+def test_mobile_only_from_the_campaign(tmp_path: Path) -> None:
+    """mobile_only: true in the campaign makes a landline invalid."""
+    (tmp_path / "contacts.csv").write_text("phone,first_name\n020 7946 0000,\n", encoding="utf-8")
+    path = campaign_file(tmp_path, suppress=[], country_column=None, mobile_only=True)
+    (row,) = prepare(load_campaign(path)).rows
+    assert row.status is Status.INVALID and "mobile_only: true" in row.error
+
+
+def test_a_suppression_file_without_numbers_stops_the_plan(messy: Path) -> None:
+    """A suppress file that yields no number is an InputError, before any row is decided."""
+    (messy / "optout.csv").write_text("email\nann@example.com\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"optout\.csv: yields no phone numbers to suppress"):
+        prepare(load_campaign(campaign_file(messy)))

@@ -14,6 +14,7 @@ from wooxy_bulk.plan import Plan, PlanRow, Status
 from wooxy_bulk.results import RESULT_COLUMNS, write_results
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
+NOTE = "read as +447911123456 (mobile, with the + a number cell loses)"
 CHECKED = "2026-12-01T08:00:00Z"
 
 
@@ -27,6 +28,7 @@ def sample_plan() -> Plan:
             "Hi Olivia",
             1,
             sms_id="5d91513fd132d5f462796870",
+            note=NOTE,
             delivery="delivered",
             delivery_checked_at=CHECKED,
         ),
@@ -78,6 +80,7 @@ def test_xlsx_has_every_row_in_order_with_the_result_columns(tmp_path: Path) -> 
         "sent",
         "5d91513fd132d5f462796870",
         None,
+        NOTE,
         1,
         "Hi Olivia",
         "delivered",
@@ -95,11 +98,11 @@ def test_xlsx_layout_bold_frozen_header_filters_and_summary(tmp_path: Path) -> N
     sheet = book["Results"]
     assert sheet["A1"].font.b
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:K6"
+    assert sheet.auto_filter.ref == "A1:L6"
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     assert summary["sent"] == 1 and summary["invalid"] == 1 and summary["not_sent"] == 1
     assert summary["total"] == 5
-    assert summary["Phone number +447911123457 is blacklisted"] == 1
+    assert summary["Phone number +… is blacklisted"] == 1  # grouped by kind, not by number
 
 
 def test_xlsx_never_writes_a_formula(tmp_path: Path) -> None:
@@ -139,6 +142,42 @@ def test_csv_defuses_formulas_but_not_plain_numbers(
     assert rows[0] == ["name", *RESULT_COLUMNS]
     assert rows[1][0] == written
     assert rows[1][5] == written  # the error column too
+
+
+def test_csv_has_the_note_column_after_error(tmp_path: Path) -> None:
+    """CSV: the note column sits between error and segments, as the SPEC orders them."""
+    path = tmp_path / "r.csv"
+    write_results(path, sample_plan())
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = list(rows[0])
+    assert columns[columns.index("error") :][:4] == ["error", "note", "segments", "text"]
+    assert [r["note"] for r in rows] == [NOTE, "", "", "", ""]
+
+
+def test_summary_groups_errors_by_kind(tmp_path: Path) -> None:
+    """Summary: every duplicate is one line, invalid numbers are grouped by reason not value."""
+    rows = [PlanRow(2, ("+447911123456",), Status.READY, "+447911123456")]
+    rows += [
+        PlanRow(n, ("+447911123456",), Status.DUPLICATE, error=f"same number as row {n - 1}")
+        for n in range(3, 40)
+    ]
+    rows += [
+        PlanRow(
+            n, (str(n),), Status.INVALID, error=f"'{n}' is not a valid number for GB (too short)"
+        )
+        for n in range(40, 45)
+    ]
+    rows.append(PlanRow(45, ("x",), Status.INVALID, error="'x' is not a phone number"))
+    path = tmp_path / "r.xlsx"
+    write_results(path, Plan(("phone",), rows))
+    lines = list(openpyxl.load_workbook(path)["Summary"].iter_rows(values_only=True))
+    errors = lines[[line[0] for line in lines].index("most common errors") + 1 :]
+    assert [line[:2] for line in errors] == [
+        ("duplicate of an earlier row", 37),
+        ("'…' is not a valid number for GB (too short)", 5),
+        ("'…' is not a phone number", 1),
+    ]
 
 
 def test_csv_is_utf8_with_bom(tmp_path: Path) -> None:
@@ -215,12 +254,13 @@ def test_xlsx_streams_thousands_of_rows_in_order(tmp_path: Path) -> None:
         "ready",
         None,
         None,
+        None,
         1,
         f"Hi {count + 1}",
         None,
         None,
     )
-    assert sheet.calculate_dimension() == f"A1:K{count + 1}"
+    assert sheet.calculate_dimension() == f"A1:L{count + 1}"
 
 
 def delivery_plan() -> Plan:

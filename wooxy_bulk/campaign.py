@@ -118,6 +118,7 @@ class Campaign(_Strict):
     phone_column: str = "phone"
     country_column: str | None = None
     default_region: str | None = None
+    mobile_only: bool = False
     message: MessageSpec
     max_segments: int | None = Field(None, ge=1)
     characters: Literal["keep", "replace"] = "keep"

@@ -68,24 +68,6 @@ def open_contacts(path: Path, sheet: str | int | None = None) -> Contacts:
     return Contacts(path, _XlsxSource(path, sheet))
 
 
-def read_phone_list(path: Path) -> Iterator[tuple[int, str]]:
-    """(row, value) of each number in a suppression file: its "phone" column, else its first."""
-    contacts = open_contacts(path)
-    lowered = [name.casefold() for name in contacts.columns]
-    index = lowered.index("phone") if "phone" in lowered else 0
-    first = contacts.columns[0]
-    if "phone" not in lowered and _looks_like_number(first):
-        yield contacts._header_row, first  # a bare list of numbers has no header
-    for number, cells in contacts.rows():
-        if cells[index]:
-            yield number, cells[index]
-
-
-def _looks_like_number(text: str) -> bool:
-    digits = sum(ch.isdigit() for ch in text)
-    return digits >= 6 and all(ch.isdigit() or ch in "+ -.()" for ch in text)
-
-
 def _read_header(path: Path, records: Records, first_column: int) -> tuple[int, tuple[str, ...]]:
     """The first non-empty record's number, and its cells made into unique column names."""
     number, cells = next(((n, cells) for n, cells in records if any(cells)), (0, ()))

@@ -1,11 +1,12 @@
-"""A quick path to E.164 for plainly written numbers, on libphonenumber's own metadata.
+"""A quick path to E.164 and number type for plainly written numbers, on libphonenumber's metadata.
 
 Plainly written numbers (digits, spaces, ``. - ( ) /``, an optional leading ``+``) go through
-libphonenumber's parse and validation steps for that shape, on its metadata compiled once
-(~9 µs a number against ~75 µs for ``phonenumbers.parse`` + ``is_valid_number``). It answers
-only when the number is valid, with exactly what phonenumbers gives (tests/test_phones.py checks
-that against phonenumbers on hundreds of thousands of generated cases); for anything else it
-answers None and the full parse in phones.py decides.
+libphonenumber's parse, validation and typing steps for that shape, on its metadata compiled
+once, at a fraction of the cost of ``phonenumbers.parse`` + ``is_valid_number`` +
+``number_type`` (figures in benchmarks/RESULTS.md). It answers only when the number is valid,
+with exactly what phonenumbers gives (tests/test_phones.py checks that for every region's
+example numbers of every type, written many ways); for anything else it answers None and
+phonenumbers decides. It reads one value one way: the choice between readings is phones.py's.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
 
 _PLAIN = re.compile(r"\+?\d(?:[\d .()/-]*\d)?", re.ASCII)
 _NOT_DIGITS = b"+ .()/-"
 _MAX_NSN = 17  # libphonenumber's _MAX_LENGTH_FOR_NSN
+_SPECIAL = (  # the types phonenumbers tries before fixed-line and mobile, in its order
+    ("premium_rate", PhoneNumberType.PREMIUM_RATE),
+    ("toll_free", PhoneNumberType.TOLL_FREE),
+    ("shared_cost", PhoneNumberType.SHARED_COST),
+    ("voip", PhoneNumberType.VOIP),
+    ("personal_number", PhoneNumberType.PERSONAL_NUMBER),
+    ("pager", PhoneNumberType.PAGER),
+    ("uan", PhoneNumberType.UAN),
+    ("voicemail", PhoneNumberType.VOICEMAIL),
+)
 
 
 Desc = tuple[frozenset[int], Callable[[str], object]] | None
@@ -39,11 +50,25 @@ class _Rules:
     local_lengths: tuple[int, ...]
     leading_digits: re.Pattern[str] | None
     general: Desc
-    types: tuple[Desc, ...]
+    special: tuple[tuple[int, Desc], ...]
+    fixed_line: Desc
+    mobile: Desc
+    same_mobile_and_fixed: bool
 
-    def typed(self, nsn: str) -> bool:
-        """libphonenumber's number type is not UNKNOWN."""
-        return _fits(self.general, nsn) and any(_fits(desc, nsn) for desc in self.types)
+    def kind(self, nsn: str) -> int:
+        """libphonenumber's number type (phonenumbers' _number_type_helper, step by step)."""
+        if not _fits(self.general, nsn):
+            return PhoneNumberType.UNKNOWN
+        for kind, desc in self.special:
+            if _fits(desc, nsn):
+                return kind
+        if _fits(self.fixed_line, nsn):
+            if self.same_mobile_and_fixed or _fits(self.mobile, nsn):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            return PhoneNumberType.FIXED_LINE
+        if not self.same_mobile_and_fixed and _fits(self.mobile, nsn):
+            return PhoneNumberType.MOBILE
+        return PhoneNumberType.UNKNOWN
 
 
 def _fits(desc: Desc, nsn: str) -> bool:
@@ -65,10 +90,6 @@ def _rules(country_code: int, region: str) -> _Rules | None:
     md = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     if md is None:
         return None
-    # Valid means: one of these types matches. The commonest are tried first.
-    kinds = [] if md.same_mobile_and_fixed_line_pattern else ["mobile"]
-    kinds += ["fixed_line", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number"]
-    kinds += ["pager", "uan", "voicemail"]
     general = _desc(md.general_desc)
     return _Rules(
         country_code=md.country_code,
@@ -80,7 +101,10 @@ def _rules(country_code: int, region: str) -> _Rules | None:
         local_lengths=tuple(md.general_desc.possible_length_local_only),
         leading_digits=_compiled(md.leading_digits),
         general=general,
-        types=tuple(_desc(getattr(md, kind)) for kind in kinds),
+        special=tuple((kind, _desc(getattr(md, name))) for name, kind in _SPECIAL),
+        fixed_line=_desc(md.fixed_line),
+        mobile=_desc(md.mobile),
+        same_mobile_and_fixed=bool(md.same_mobile_and_fixed_line_pattern),
     )
 
 
@@ -94,9 +118,10 @@ def _region_rules(region: str) -> _Rules | None:
     return _rules(phonenumbers.country_code_for_region(region), region)
 
 
-def quick_e164(text: str, region: str | None) -> str | None:
-    """`text` (stripped) as E.164 if it is plainly written and valid, else None (not an error:
-    the full parse decides). Mirrors phonenumbers.parse(text, region) for this shape."""
+def quick_reading(text: str, region: str | None) -> tuple[str, int] | None:
+    """`text` (stripped) as (E.164, PhoneNumberType) if it is plainly written and valid, else
+    None (not an error: the full parse decides). Mirrors phonenumbers.parse(text, region),
+    is_valid_number and number_type for this shape; it makes no choice between readings."""
     if len(text) > 64 or not _PLAIN.fullmatch(text):
         return None
     digits = text.encode("ascii").translate(None, _NOT_DIGITS).decode("ascii")
@@ -114,9 +139,10 @@ def quick_e164(text: str, region: str | None) -> str | None:
         return None
     if _length_accepted(stripped, rules):
         nsn = stripped
-    if len(nsn) > _MAX_NSN or not _valid(rules.country_code, nsn):
+    if len(nsn) > _MAX_NSN:
         return None
-    return f"+{rules.country_code}{nsn}"
+    kind = _kind(rules.country_code, nsn)
+    return None if kind == PhoneNumberType.UNKNOWN else (f"+{rules.country_code}{nsn}", kind)
 
 
 def _after_idd(digits: str) -> tuple[_Rules, str] | None:
@@ -171,18 +197,19 @@ def _length_accepted(nsn: str, rules: _Rules) -> bool:
     return size == lengths[0] or size > lengths[-1] or size in lengths[1:]
 
 
-def _valid(country_code: int, nsn: str) -> bool:
-    """phonenumbers.is_valid_number for the number +{country_code}{nsn}."""
+def _kind(country_code: int, nsn: str) -> int:
+    """phonenumbers.number_type for +{country_code}{nsn} (UNKNOWN: not valid), in the region
+    phonenumbers assigns it to (by leading digits, else the first whose type is known)."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
     for region in regions:
         rules = _rules(country_code, region)
         if rules is None:
             continue
         if len(regions) == 1:
-            return rules.typed(nsn)
+            return rules.kind(nsn)
         if rules.leading_digits is not None:
             if rules.leading_digits.match(nsn):
-                return rules.typed(nsn)
-        elif rules.typed(nsn):
-            return True
-    return False
+                return rules.kind(nsn)
+        elif (kind := rules.kind(nsn)) != PhoneNumberType.UNKNOWN:
+            return kind
+    return PhoneNumberType.UNKNOWN

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 from .campaign import Campaign, campaign_warnings
 from .characters import CharacterTally
-from .contacts import Contacts, open_contacts, read_phone_list
+from .contacts import Contacts, open_contacts
 from .errors import RowError, display_path, located
-from .phones import PhoneParser
+from .phones import PhoneParser, sms_note
 from .render import MessageTemplate, count_segments
+from .suppression import Suppressions, read_suppressions
 from .textfile import read_text
+
+NOTE_SEPARATOR = "; "  # between the notes of one row
 
 
 class Status(StrEnum):
@@ -44,13 +46,14 @@ class PlanRow:
     error: str = ""
     sms_id: str = ""
     where: object = None  # windows.Where: the recipient's zones, for the send windows
-    note: str = ""
+    note: str = ""  # what was noticed about the row; any step may add one (add_note)
     delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
     delivery_checked_at: str = ""  # when it was asked, UTC
 
-    def add_note(self, note: str) -> None:
-        """Add what was noticed about a row that is still sent (the `note` column)."""
-        self.note = f"{self.note}; {note}" if self.note else note
+    def add_note(self, text: str) -> None:
+        """Add a note to the row's ``note`` (several steps may note something)."""
+        if text:
+            self.note = f"{self.note}{NOTE_SEPARATOR}{text}" if self.note else text
 
 
 @dataclass
@@ -67,14 +70,6 @@ class Plan:
 
     def with_status(self, *statuses: Status) -> list[PlanRow]:
         return [r for r in self.rows if r.status in statuses]
-
-
-@dataclass(frozen=True)
-class Suppressions:
-    """Numbers never to text, with the file each came from."""
-
-    sources: dict[str, str]  # E.164 -> file name
-    unreadable: int = 0
 
 
 def prepare(campaign: Campaign) -> Plan:
@@ -99,6 +94,7 @@ def prepare(campaign: Campaign) -> Plan:
         country_at=country_at,
         max_segments=campaign.max_segments,
         suppressions=suppressions,
+        mobile_only=campaign.mobile_only,
         tally=tally,
     )
     plan.warnings += campaign_warnings(campaign)
@@ -126,19 +122,6 @@ def load_template(campaign: Campaign, columns: Sequence[str]) -> MessageTemplate
     return MessageTemplate.compile(source, name=display_path(spec.template), columns=columns)
 
 
-def read_suppressions(paths: Iterable[Path], parser: PhoneParser) -> Suppressions:
-    """Every number of every suppress file, as E.164."""
-    sources: dict[str, str] = {}
-    unreadable = 0
-    for path in paths:
-        for _, raw in read_phone_list(path):
-            try:
-                sources.setdefault(parser.parse(raw), path.name)
-            except RowError:
-                unreadable += 1
-    return Suppressions(sources, unreadable)
-
-
 def build_plan(
     contacts: Contacts,
     template: MessageTemplate,
@@ -148,6 +131,7 @@ def build_plan(
     country_at: int | None = None,
     max_segments: int | None = None,
     suppressions: Suppressions | None = None,
+    mobile_only: bool = False,
     tally: CharacterTally | None = None,
 ) -> Plan:
     """Decide every row: invalid, suppressed, duplicate or ready (first row of a number wins)."""
@@ -159,7 +143,10 @@ def build_plan(
         rows.append(item)
         try:
             region = cells[country_at] if country_at is not None else None
-            item.phone = parser.parse(cells[phone_at], region or None)
+            reading = parser.read(cells[phone_at], region or None)
+            item.phone = reading.e164
+            item.add_note(reading.note)
+            item.add_note(sms_note(reading, cells[phone_at], mobile_only))
             item.text = template.render(cells)
         except RowError as exc:
             item.status, item.error = Status.INVALID, str(exc)

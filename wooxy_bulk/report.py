@@ -5,13 +5,30 @@ Pure functions that return text; cli.py prints them.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from .campaign import Campaign
 from .errors import display_path
 from .estimate import estimate
+from .plan import NOTE_SEPARATOR as _NOTE_SEPARATOR
 from .plan import Plan, PlanRow, Status
 
+_DUPLICATE = re.compile(r"same number as row \d+")
+_QUOTED = re.compile(r"'[^']*'")
+_NUMBER = re.compile(r"\+\d{5,}")
+_LABELS = {
+    Status.READY: "Ready to send",
+    Status.SENT: "Sent before",
+    Status.FAILED: "Failed before",
+    Status.UNKNOWN: "Unknown",
+    Status.NOT_SENT: "Not sent",
+    Status.INVALID: "Invalid",
+    Status.DUPLICATE: "Duplicates",
+    Status.SUPPRESSED: "Suppressed",
+}
+_ALWAYS = (Status.READY, Status.INVALID, Status.DUPLICATE, Status.SUPPRESSED)
 _ORDER = (
     Status.READY,
     Status.SENT,
@@ -28,17 +45,19 @@ def dry_run_summary(plan: Plan, samples: int = 3, prices: Mapping[str, float] | 
     """Rows read, what would be sent, what would not, segments, and the first rendered texts."""
     ready = plan.with_status(Status.READY)
     counts = plan.counts()
-    lines = [
-        f"Rows read:       {len(plan.rows)}",
-        f"Ready to send:   {counts[Status.READY]}",
-        f"Invalid:         {counts[Status.INVALID]}",
-        f"Duplicates:      {counts[Status.DUPLICATE]}",
-        f"Suppressed:      {counts[Status.SUPPRESSED]}",
-        f"SMS segments:    {sum(r.segments for r in ready)}"
-        f" ({sum(r.ucs2 for r in ready)} messages need UCS-2)",
+    lines = [f"Rows read:       {len(plan.rows)}"]
+    lines += [
+        f"{label + ':':<17}{counts[status]}"
+        for status, label in _LABELS.items()
+        if counts[status] or status in _ALWAYS
     ]
+    lines.append(
+        f"SMS segments:    {sum(r.segments for r in ready)}"
+        f" ({sum(r.ucs2 for r in ready)} messages need UCS-2)"
+    )
     lines += cost_lines(plan, ready, prices)
     lines += [f"Warning: {w}" for w in plan.warnings]
+    lines += _notes(plan)
     lines += _first_errors(plan)
     if ready:
         lines.append(f"First {min(samples, len(ready))} messages:")
@@ -99,6 +118,21 @@ def results_line(path: object) -> str:
     return f"Results: {display_path(path)}"
 
 
+def _notes(plan: Plan, limit: int = 5) -> list[str]:
+    """The kinds of note on the rows, commonest first: what the tool noticed and decided."""
+    kinds = Counter(
+        error_kind(note) for r in plan.rows if r.note for note in r.note.split(_NOTE_SEPARATOR)
+    )
+    noted = sum(1 for r in plan.rows if r.note)
+    if not noted:
+        return []
+    lines = [f"Notes on {noted} row(s) (see the note column):"]
+    lines += [f"  {count} × {kind}" for kind, count in kinds.most_common(limit)]
+    if len(kinds) > limit:
+        lines.append(f"  … and {len(kinds) - limit} more kinds of note")
+    return lines
+
+
 def _first_errors(plan: Plan, limit: int = 5) -> list[str]:
     bad = plan.with_status(Status.INVALID)
     lines = [f"  row {r.row}: {r.error}" for r in bad[:limit]]
@@ -112,3 +146,12 @@ def _sample(row: PlanRow) -> str:
     parts = "part" if row.segments == 1 else "parts"
     text = row.text.replace("\n", "\n    ")
     return f"  row {row.row} → {row.phone} ({row.segments} {parts}, {encoding}):\n    {text}"
+
+
+def error_kind(error: str) -> str:
+    """An error text without the row's own values, so that rows failing alike count as one:
+    "'12345' is not a valid number for GB (too short)" → "'…' is not a valid number for GB
+    (too short)"; every duplicate → "duplicate of an earlier row"."""
+    if _DUPLICATE.fullmatch(error):
+        return "duplicate of an earlier row"
+    return _NUMBER.sub("+…", _QUOTED.sub("'…'", error))

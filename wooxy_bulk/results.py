@@ -30,6 +30,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from .delivery import label
 from .plan import Plan, PlanRow, Status
+from .report import error_kind
 
 RESULT_COLUMNS = (
     "row",
@@ -37,6 +38,7 @@ RESULT_COLUMNS = (
     "status",
     "sms_id",
     "error",
+    "note",
     "segments",
     "text",
     "delivery",
@@ -50,6 +52,7 @@ _WIDTHS = {
     "status": 11,
     "sms_id": 26,
     "error": 40,
+    "note": 40,
     "segments": 9,
     "delivery": 12,
     "delivery_checked_at": 21,
@@ -85,8 +88,8 @@ def write_results(path: Path, plan: Plan) -> None:
 
 
 def summary(plan: Plan, most_common: int = 10) -> tuple[Counter[Status], list[tuple[str, int]]]:
-    """Counts by status, and the most common errors with their counts."""
-    errors = Counter(r.error for r in plan.rows if r.error)
+    """Counts by status, and the most common kinds of error with their counts."""
+    errors = Counter(error_kind(r.error) for r in plan.rows if r.error)
     return plan.counts(), errors.most_common(most_common)
 
 
@@ -102,6 +105,7 @@ def _values(row: PlanRow) -> tuple[object, ...]:
         row.status.value,
         row.sms_id,
         row.error,
+        row.note,
         row.segments,
         row.text,
         label(row.delivery),
@@ -186,12 +190,12 @@ def _stream_rows(target: zipfile.ZipFile, sheet_xml: str, plan: Plan, width: int
 def _xml_rows(plan: Plan, inputs: int) -> Iterator[str]:
     """Each data row as XML; empty text cells are left out, as with write_string() before."""
     letters = [xl_col_to_name(i) for i in range(inputs + len(RESULT_COLUMNS))]
-    at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 5]
-    at_row, at_segments, at_text = letters[inputs], letters[inputs + 5], letters[inputs + 6]
-    at_last = letters[inputs + 7 :]  # delivery, delivery_checked_at
+    at_input, at_result = letters[:inputs], letters[inputs + 1 : inputs + 6]
+    at_row, at_segments, at_text = letters[inputs], letters[inputs + 6], letters[inputs + 7]
+    at_last = letters[inputs + 8 :]  # delivery, delivery_checked_at
     for y, r in enumerate(plan.rows, start=2):
         cells: Sequence[str] = r.cells
-        result = (r.phone, r.status.value, r.sms_id, r.error)
+        result = (r.phone, r.status.value, r.sms_id, r.error, r.note)
         text = r.text
         delivery: Sequence[str] = (label(r.delivery), r.delivery_checked_at)
         joined = "\n".join((*cells, *result, text, *delivery))
