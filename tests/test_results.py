@@ -10,8 +10,9 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from wooxy_bulk.errors import InputError
 from wooxy_bulk.plan import Plan, PlanRow, Status
-from wooxy_bulk.results import RESULT_COLUMNS, write_results
+from wooxy_bulk.results import RESULT_COLUMNS, check_writable, write_results
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 NOTE = "read as +447911123456 (mobile, with the + a number cell loses)"
@@ -356,3 +357,14 @@ def test_xlsx_reads_back_the_same_in_openpyxl_and_calamine(tmp_path: Path) -> No
     assert [r[0] for r in by_calamine[1:]] == expected
     assert [r[5] for r in by_calamine[1:]] == expected
     assert [r[1] for r in by_calamine[1:]] == list(range(2, len(tricky) + 2))
+
+
+@pytest.mark.parametrize(("rows", "refused"), [(1_048_575, False), (1_048_576, True)])
+def test_xlsx_results_hold_at_most_excel_s_rows(tmp_path: Path, rows: int, refused: bool) -> None:
+    """An XLSX sheet holds 1,048,576 rows with the header; more is refused, CSV takes any."""
+    if refused:
+        with pytest.raises(InputError, match=r"1,048,576 rows do not fit in an XLSX sheet"):
+            check_writable(tmp_path / "r.xlsx", rows)
+    else:
+        check_writable(tmp_path / "r.xlsx", rows)
+    check_writable(tmp_path / "r.csv", rows)

@@ -304,6 +304,17 @@ def _suggestion(loc: list[Any]) -> str:
     return f"; valid keys here: {', '.join(valid)}"
 
 
+def with_results(campaign: Campaign, path: Path) -> Campaign:
+    """The campaign with its results file replaced (``--results``), under the key's rules."""
+    _check_results_name(path, "--results")
+    return campaign.model_copy(update={"results": path})
+
+
+def _check_results_name(path: Path, where: str) -> None:
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError(f"{where}: the results file must end in .xlsx or .csv ({path.name!r})")
+
+
 def _resolved(campaign: Campaign, path: Path) -> Campaign:
     folder = path.parent
 
@@ -318,8 +329,7 @@ def _resolved(campaign: Campaign, path: Path) -> Campaign:
     }
     if campaign.results is not None:
         updates["results"] = resolve(campaign.results)
-        if updates["results"].suffix.lower() not in (".xlsx", ".csv"):
-            raise located(path, "key 'results': the results file must end in .xlsx or .csv")
+        _check_results_name(updates["results"], f"{display_path(path)}: key 'results'")
     if campaign.message.template is not None:
         message = campaign.message.model_copy(
             update={"template": resolve(campaign.message.template)}

@@ -19,14 +19,14 @@ import click
 
 from . import __version__, dryrun, scaffold, testsend
 from .api import WooxyClient
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, load_campaign, with_results
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .https import LOOPBACK, open_post
 from .journal import Journal
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import Progress, make_progress
 from .report import closing_summary, confirmation, dry_run_summary, results_line
-from .results import write_results
+from .results import check_writable, write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .schedule import (
     Clock,
@@ -275,17 +275,19 @@ def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) 
         raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
-        campaign = campaign.model_copy(update={"results": results})
+        campaign = with_results(campaign, results)
     token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
     api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
     windows = attach_windows(campaign, plan)
+    if options.test_to is None:
+        check_writable(campaign.results_path, len(plan.rows))
     if options.dry_run:
         held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
         click.echo(dry_run_summary(plan, prices=campaign.prices))
         for line in schedule_lines(plan.counts()[Status.READY], held):
             click.echo(line)
-        _write(campaign, plan)
+        _write(campaign, plan, failure=InputError)
         dryrun.record(campaign, datetime.now(UTC))
         click.echo(results_line(campaign.results_path))
         return ExitStatus.OK
@@ -530,11 +532,12 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
     return ExitStatus.OK
 
 
-def _write(campaign: Campaign, plan: Plan) -> None:
+def _write(campaign: Campaign, plan: Plan, failure: type[WooxyBulkError] = ResultsError) -> None:
+    """Write the results; a failure after sending is ResultsError (exit 1), before it InputError."""
     try:
         write_results(campaign.results_path, plan)
     except OSError as exc:
-        raise ResultsError(
+        raise failure(
             f"{display_path(campaign.results_path)}: cannot write the results ({exc.strerror});"
             " close it if it is open in Excel, or pick another file with --results."
             " The journal keeps every outcome: a re-run writes them without sending anything twice"

@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .delivery import label
+from .errors import located
 from .plan import Plan, PlanRow, Status
 from .report import error_kind
 
@@ -65,12 +67,36 @@ _ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EXCEL_MAX_TEXT = 32767  # UTF-16 units
 _ROWS_PER_CHUNK = 2000
+XLSX_MAX_ROWS = 1_048_576  # rows in one sheet of Excel and LibreOffice, the header included
 
 
 def header(plan: Plan) -> list[str]:
     """The input's columns (renamed where they clash with ours), then the result columns."""
     ours = set(RESULT_COLUMNS)
     return [f"{c} (input)" if c in ours else c for c in plan.columns] + list(RESULT_COLUMNS)
+
+
+def check_writable(path: Path, rows: int) -> None:
+    """Refuse, before anything is sent, a results file that cannot be written or cannot hold
+    ``rows`` data rows: the outcomes would otherwise be known only to the journal."""
+    if path.suffix.lower() == ".xlsx" and rows + 1 > XLSX_MAX_ROWS:
+        raise located(
+            path,
+            f"{rows:,} rows do not fit in an XLSX sheet (at most {XLSX_MAX_ROWS - 1:,} below the"
+            " header): write the results as .csv (the results key, or --results NAME.csv)",
+        )
+    if path.is_dir():
+        raise located(path, "is a folder: give a results file name ending in .xlsx or .csv")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise located(
+            path,
+            f"the results cannot be written here ({exc.strerror}): pick another file with"
+            " --results or the results key",
+        ) from None
 
 
 def write_results(path: Path, plan: Plan) -> None:
