@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import preparation, sending
+from . import ledger, preparation, sending
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "RESULTS.md"
@@ -36,6 +36,7 @@ class Sizes:
     xlsx_rows: int
     csv_rows: int
     repeat: int
+    ledger_rows: int = 1_000_000  # plan rows checked against as many past sends
 
     @classmethod
     def full(cls, repeat: int) -> Sizes:
@@ -43,7 +44,7 @@ class Sizes:
 
     @classmethod
     def quick(cls, repeat: int) -> Sizes:
-        return cls(200, (20.0, 50.0), 2_000, 5_000, repeat)
+        return cls(200, (20.0, 50.0), 2_000, 5_000, repeat, ledger_rows=5_000)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,37 @@ def prepare_rows(sizes: Sizes, folder: Path) -> list[Row]:
     ]
 
 
+def ledger_table(sizes: Sizes, folder: Path) -> list[Row]:
+    result = ledger.measure(sizes.messages, sizes.ledger_rows, sizes.repeat, folder)
+    without = statistics.median(s.rate for s in result.sends["without"])
+    rows = []
+    for backend, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        if backend not in result.check_s:
+            rows.append(Row(f"ledger, {label}", f"not run: {result.postgres_missing}"))
+            continue
+        rate = statistics.median(s.rate for s in result.sends[backend])
+        check = result.check_s[backend]
+        rows += [
+            Row(
+                f"ledger {label}, send {sizes.messages:,} msgs @ {ledger.LATENCY_MS:g} ms with a"
+                " cap: msg/s (without the ledger)",
+                f"{rate:.0f}",
+                f"{without:.0f}",
+                f"{rate / without:.3f}",
+                "≥ 0.95",
+                rate / without >= 0.95,
+            ),
+            Row(
+                f"ledger {label}, check {sizes.ledger_rows:,} rows against"
+                f" {sizes.ledger_rows:,} past sends: s",
+                f"{check:.2f}",
+                target="≤ 10 s",
+                met=check <= 10,
+            ),
+        ]
+    return rows
+
+
 def table(rows: Sequence[Row]) -> str:
     lines = [
         "| measure | ours | reference / floor | ratio | target | met |",
@@ -182,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes and 1 run; no record")
     parser.add_argument("--repeat", type=int, help="runs of each measurement (default 3; quick 1)")
-    parser.add_argument("--only", choices=("send", "prepare"), help="run one half only")
+    parser.add_argument("--only", choices=("send", "prepare", "ledger"), help="run one part only")
     parser.add_argument("--data", type=Path, default=HERE / ".data", help="generated files")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--record", type=Path, help=f"append to this file (default {RECORD.name})")
@@ -197,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += send_rows(sizes, args.data)
     if args.only in (None, "prepare"):
         rows += prepare_rows(sizes, args.data)
+    if args.only in (None, "ledger"):
+        rows += ledger_table(sizes, args.data)
     seconds = time.monotonic() - started
     if args.quick:  # too small to judge a target by
         rows = [replace(row, met=None) for row in rows]

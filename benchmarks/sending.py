@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wooxy_bulk.api import WooxyClient
 from wooxy_bulk.https import open_post
@@ -88,8 +89,9 @@ def _timed(accepted: int, started: float, cpu_started: float, expected: int) -> 
     return Sample(expected, seconds, cpu_seconds)
 
 
-async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
-    """wooxy-bulk's send path: send_rows with a real journal, WooxyClient, a progress counter."""
+async def ours(url: str, batch: list[tuple[str, str]], folder: Path, **send: Any) -> Sample:
+    """wooxy-bulk's send path: send_rows with a real journal, WooxyClient, a progress counter
+    (and `send`'s other arguments to send_rows: slots, ledger)."""
     rows = [
         PlanRow(i + 2, (phone,), Status.NOT_SENT, phone=phone, text=text, segments=1)
         for i, (phone, text) in enumerate(batch)
@@ -106,7 +108,7 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path) -> Sample:
             progress = Progress(len(rows))
             gc.collect()
             started, cpu_started = time.perf_counter(), time.process_time()
-            await send_rows(rows, client, journal, policy, on_row=progress)
+            await send_rows(rows, client, journal, policy, on_row=progress, **send)
             return _timed(progress.sent, started, cpu_started, len(rows))
 
 

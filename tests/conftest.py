@@ -7,11 +7,13 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+
+from benchmarks import postgres
 
 # Valid UK mobile numbers (the SPEC's 07700 900xxx range is Ofcom's fictional range, which
 # libphonenumber rightly calls invalid).
@@ -128,3 +130,26 @@ def _slots_in_a_temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> Non
     """The request slots' lock files (slots.py) go to a temporary XDG_CACHE_HOME, for the tests
     and the CLI processes they start, never to the user's ~/.cache."""
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
+# A real PostgreSQL server for the ledger's tests (benchmarks/postgres.py), started once per
+# session; each test that asks for `postgres_url` gets a new database on it.
+POSTGRES_PASSWORD = postgres.PASSWORD
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.Server]:
+    """A throw-away PostgreSQL cluster (skips only where no server binary exists)."""
+    try:
+        with postgres.throwaway_server() as server:
+            yield server
+    except postgres.Unavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: postgres.Server) -> Iterator[str]:
+    """The URL (with its password) of a new, empty database on the session's server."""
+    url = postgres_server.create()
+    yield url
+    postgres_server.drop(url)

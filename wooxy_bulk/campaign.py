@@ -21,6 +21,7 @@ from pydantic import (
 
 from . import yamlfile
 from .errors import InputError, display_path, located
+from .ledger import DEFAULT_LEDGER, is_url
 from .textfile import read_text
 from .windows import WindowSpec
 
@@ -96,6 +97,13 @@ class ApiSettings(_Strict):
         return value.rstrip("/")
 
 
+class FrequencyCap(_Strict):
+    """The `frequency_cap:` section: at most `messages` SMS to one number within `hours`."""
+
+    messages: int = Field(ge=1, strict=True)
+    hours: float = Field(gt=0, strict=True)
+
+
 class MessageSpec(_Strict):
     """The `message:` section: exactly one of `template` (a file) or `text` (inline)."""
 
@@ -130,6 +138,8 @@ class Campaign(_Strict):
     send_window: WindowSpec | None = None
     country_rules: StrictBool = True
     results: Path | None = None
+    frequency_cap: FrequencyCap | None = None
+    ledger: str | None = None  # a path, or a postgresql:// URL
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     source: Path = Field(Path("campaign.yaml"), exclude=True)
@@ -212,6 +222,16 @@ class Campaign(_Strict):
     @property
     def results_path(self) -> Path:
         return self.results or self.folder / f"{self.name}-results.xlsx"
+
+    @property
+    def ledger_location(self) -> str | Path:
+        """The ledger the campaign names (a path resolved, or a URL), else the folder's."""
+        if self.ledger is None:
+            return self.folder / DEFAULT_LEDGER
+        if is_url(self.ledger):
+            return self.ledger
+        path = Path(self.ledger).expanduser()
+        return path if path.is_absolute() else self.folder / path
 
     @property
     def journal_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import signal
 import sys
@@ -18,11 +19,15 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__, dryrun, scaffold, testsend
+from . import optout as optouts
 from .api import WooxyClient
 from .campaign import Campaign, load_campaign, with_results
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .https import LOOPBACK, open_post
 from .journal import Journal
+from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, utc_now
+from .ledger.check import reconcile, suppress
+from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import Progress, make_progress
 from .report import closing_summary, confirmation, dry_run_summary, results_line
@@ -38,8 +43,17 @@ from .schedule import (
     schedule_lines,
     send_in_windows,
 )
-from .sender import End, SendPolicy, SendReport, run_event_loop, select, send_rows
-from .slots import LocalSlots
+from .scope import origin
+from .sender import (
+    End,
+    SendPolicy,
+    SendReport,
+    run_event_loop,
+    select,
+    send_rows,
+    settled,
+)
+from .slots import LocalSlots, Slots
 from .windows import Opening, Windows, day_time
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
@@ -83,9 +97,9 @@ def _test_clock() -> Clock | None:
     start = os.environ.get(TEST_NOW_VARIABLE, "").strip()
     if not start:
         return None
-    origin = datetime.fromisoformat(start).astimezone(UTC)
+    first = datetime.fromisoformat(start).astimezone(UTC)
     began = time.monotonic()
-    return lambda: origin + timedelta(seconds=time.monotonic() - began)
+    return lambda: first + timedelta(seconds=time.monotonic() - began)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -231,6 +245,104 @@ def sandbox_command(
     click.echo("Sandbox stopped.")
 
 
+def _ledger_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--ledger, --campaign and --region, shared by the optout commands."""
+    command = click.option(
+        "--region", help="Region (ISO 3166 alpha-2) for numbers without a country code."
+    )(command)
+    command = click.option(
+        "--campaign",
+        "campaign_file",
+        type=click.Path(path_type=Path),
+        help="Use this campaign's ledger (and its default_region).",
+    )(command)
+    return click.option(
+        "--ledger",
+        "ledger_location",
+        metavar="PATH|URL",
+        help="The ledger: a SQLite file or a postgresql:// URL (default: WOOXY_LEDGER, else"
+        " .wooxy-bulk/ledger.sqlite here).",
+    )(command)
+
+
+@contextmanager
+def _optout_ledger(
+    ledger_location: str | None, campaign_file: Path | None, region: str | None
+) -> Iterator[tuple[Ledger, str | None]]:
+    """The optout command's ledger and region; our errors become messages and exit codes."""
+    try:
+        campaign = load_campaign(campaign_file) if campaign_file else None
+        location = choose(ledger_location, campaign.ledger_location if campaign else None)
+        with _ledger(location) as ledger:
+            yield ledger, region or (campaign.default_region if campaign else None)
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+
+
+@main.group()
+def optout() -> None:
+    """The opt-out list: numbers suppressed in every campaign on the ledger."""
+
+
+@optout.command("add")
+@click.argument("numbers", nargs=-1, required=True)
+@click.option("--reason", default="", help="Why (kept with each number).")
+@_ledger_options
+def optout_add(numbers: tuple[str, ...], reason: str, **where: str | None) -> None:
+    """Put NUMBER… on the opt-out list."""
+    with _optout_ledger(**where) as (ledger, region):  # type: ignore[arg-type]
+        entries = optouts.from_arguments(numbers, region, utc_now(), reason, "optout add")
+        _report_added(ledger, entries)
+
+
+@optout.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reason", default="", help="Why (kept with each number).")
+@_ledger_options
+def optout_import(file: Path, reason: str, **where: str | None) -> None:
+    """Put every number of FILE (read like a suppress file) on the opt-out list."""
+    with _optout_ledger(**where) as (ledger, region):  # type: ignore[arg-type]
+        _report_added(ledger, optouts.from_file(file, region, utc_now(), reason))
+
+
+def _report_added(ledger: Ledger, entries: list[optouts.OptOut]) -> None:
+    added = ledger.add_optouts(entries)
+    already = f" ({len(entries) - added} already on it)" if added < len(entries) else ""
+    click.echo(f"{added} number(s) added to the opt-out list of {ledger.location}{already}")
+
+
+@optout.command("remove")
+@click.argument("numbers", nargs=-1, required=True)
+@_ledger_options
+def optout_remove(numbers: tuple[str, ...], **where: str | None) -> None:
+    """Take NUMBER… off the opt-out list."""
+    with _optout_ledger(**where) as (ledger, region):  # type: ignore[arg-type]
+        entries = optouts.from_arguments(numbers, region, utc_now(), "", "")
+        removed = ledger.remove_optouts([e.phone for e in entries])
+        absent = f" ({len(entries) - removed} not on it)" if removed < len(entries) else ""
+        where = ledger.location
+        click.echo(f"{removed} number(s) removed from the opt-out list of {where}{absent}")
+
+
+@optout.command("list")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout: phone,since,reason,source.")
+@_ledger_options
+def optout_list(as_csv: bool, **where: str | None) -> None:
+    """Show the opt-out list, oldest first."""
+    with _optout_ledger(**where) as (ledger, _):  # type: ignore[arg-type]
+        entries = sorted(ledger.optouts().values(), key=lambda e: (e.since, e.phone))
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["phone", "since", "reason", "source"])
+        for e in entries:
+            writer.writerow([e.phone, e.since.isoformat(), e.reason, e.source])
+        return
+    for e in entries:
+        since = e.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        click.echo("  ".join(filter(None, [e.phone.ljust(16), since, e.source, e.reason])))
+    click.echo(f"{len(entries)} number(s) on the opt-out list of {ledger.location}", err=True)
+
+
 @main.command("new")
 @click.argument("contacts", type=click.Path(path_type=Path))
 @click.option("--name", help="The campaign's name (default: from the contacts file's name).")
@@ -282,20 +394,42 @@ def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) 
     windows = attach_windows(campaign, plan)
     if options.test_to is None:
         check_writable(campaign.results_path, len(plan.rows))
-    if options.dry_run:
-        held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
-        click.echo(dry_run_summary(plan, prices=campaign.prices))
-        for line in schedule_lines(plan.counts()[Status.READY], held):
-            click.echo(line)
-        _write(campaign, plan, failure=InputError)
-        dryrun.record(campaign, datetime.now(UTC))
-        click.echo(results_line(campaign.results_path))
-        return ExitStatus.OK
-    if options.test_to is not None:
-        return _test_send(campaign, plan, options, api_url, token)
-    if not (options.sandbox or options.no_dry_run_check):
-        dryrun.check(campaign)
-    return _send(campaign, plan, options, api_url, token, windows, timing)
+    with _ledger(choose(None, campaign.ledger_location)) as ledger:
+        if options.dry_run:
+            scope = _dry_run_scope(campaign)
+            suppress(plan.with_status(Status.READY), ledger, scope, *_cap(campaign))
+            held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
+            click.echo(dry_run_summary(plan, prices=campaign.prices))
+            for line in schedule_lines(plan.counts()[Status.READY], held):
+                click.echo(line)
+            _write(campaign, plan, failure=InputError)
+            dryrun.record(campaign, datetime.now(UTC))
+            click.echo(results_line(campaign.results_path))
+            return ExitStatus.OK
+        if options.test_to is not None:
+            return _test_send(campaign, plan, options, api_url, token, ledger)
+        if not (options.sandbox or options.no_dry_run_check):
+            dryrun.check(campaign)
+        return _send(campaign, plan, options, api_url, token, ledger, windows, timing)
+
+
+@contextmanager
+def _ledger(location: str | Path) -> Iterator[Ledger]:
+    ledger = open_ledger(location)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _cap(campaign: Campaign) -> tuple[Cap | None, datetime]:
+    cap = campaign.frequency_cap
+    return (Cap(cap.messages, cap.hours) if cap else None), utc_now()
+
+
+def _dry_run_scope(campaign: Campaign) -> str:
+    """The journal scope a real send would use: the frequency cap counts its messages."""
+    return (os.environ.get(API_URL_VARIABLE, "").strip() or campaign.api.url).rstrip("/").lower()
 
 
 def _api_key() -> str:
@@ -339,21 +473,34 @@ def _send(
     options: RunOptions,
     api_url: str,
     token: str,
-    windows: Windows | None,
-    timing: Timing,
+    ledger: Ledger,
+    windows: Windows | None = None,
+    timing: Timing | None = None,
 ) -> ExitStatus:
+    timing = timing or _timing(None)
     with (
         _endpoint(options, api_url) as (url, scope),
         Journal(campaign.journal_path, scope) as journal,
     ):
+        entries = journal.entries()
+        reconcile(ledger, scope, campaign.name, entries)
+        cap, now = _cap(campaign)
+        done = {
+            p
+            for p, e in entries.items()
+            if settled(e.state, options.retry_failed, options.resend_unknown)
+        }
+        fresh = [r for r in plan.with_status(Status.READY) if r.phone not in done]
+        suppress(fresh, ledger, scope, cap, now)
         selection = select(
             plan.rows,
-            journal.entries(),
+            entries,
             retry_failed=options.retry_failed,
             resend_unknown=options.resend_unknown,
             limit=options.limit,
         )
         rows = selection.to_send
+        sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
         hold = make_hold(windows, timing.clock)
         if rows and not (options.yes or options.sandbox):
             summary = confirmation(campaign, plan, rows, url, selection.skipped)
@@ -363,10 +510,20 @@ def _send(
         report = SendReport()
         try:
             with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
-                sending = _send_async(
-                    campaign, rows, journal, url, token, progress, windows, options.wait, timing
+                report = run_event_loop(
+                    _send_async(
+                        campaign,
+                        rows,
+                        journal,
+                        (ledger, sending),
+                        url,
+                        token,
+                        progress,
+                        windows=windows,
+                        wait=options.wait,
+                        timing=timing,
+                    )
                 )
-                report = run_event_loop(sending)
         except asyncio.CancelledError:
             report.end = End.INTERRUPTED
         finally:
@@ -379,7 +536,7 @@ def _send(
 
 
 def _test_send(
-    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str, ledger: Ledger
 ) -> ExitStatus:
     number = testsend.recipient(campaign, options.test_to or "")
     rows = testsend.rows_for(plan, number, options.test_count)
@@ -394,7 +551,9 @@ def _test_send(
 
     with _endpoint(options, api_url) as (url, scope):
         click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
-        report = run_event_loop(_send_async(campaign, rows, journal, url, token, shown))
+        report = run_event_loop(
+            _send_async(campaign, rows, journal, (ledger, None), url, token, shown)
+        )
     if report.end is End.STOPPED:
         click.echo(f"Stopped: {report.reason}", err=True)
         return ExitStatus.STOPPED
@@ -428,14 +587,19 @@ async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
     journal: Journal | Callable[[int], Journal],
+    ledgers: tuple[Ledger, SendLedger | None],
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
+    *,
     windows: Windows | None = None,
     wait: bool = False,
     timing: Timing | None = None,
 ) -> SendReport:
-    """Send `rows` with the campaign's client and policy; a journal factory makes a test send."""
+    """Send `rows` with the campaign's client and policy; a journal factory makes a test send.
+    The ledger gives the account's request slots (PostgreSQL: across machines; else this
+    machine's); its send side (none for a test send) reserves and records each message."""
+    ledger, sending = ledgers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
@@ -450,7 +614,7 @@ async def _send_async(
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
-    slots = LocalSlots.for_account(token, url)
+    slots: Slots = ledger.request_slots(token, origin(url)) or LocalSlots.for_account(token, url)
     try:
         async with open_post(
             timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
@@ -479,6 +643,7 @@ async def _send_async(
                     on_row=progress,
                     stop=stop,
                     slots=slots,
+                    ledger=sending,
                     hold=hold,
                 )
 
@@ -501,7 +666,12 @@ async def _send_async(
                 on_wait=waiting,
             )
     finally:
-        slots.close()
+        if isinstance(slots, PostgresSlots):
+            await slots.aclose()  # the database lets every slot of the connection go
+        else:
+            slots.close()
+        if sending is not None:
+            await sending.aclose()  # the outcomes noted last
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 

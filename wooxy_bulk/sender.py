@@ -17,7 +17,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .api import Answer, Outcome, WooxyClient
+from .errors import WooxyBulkError
 from .journal import Entry, Journal, JState
+from .ledger import SendLedger
 from .plan import PlanRow, Status
 from .slots import Slots
 
@@ -80,7 +82,7 @@ def select(
         if row.status is not Status.READY:
             continue
         entry = entries.get(row.phone)
-        if entry and _settled(entry.state, retry_failed, resend_unknown):
+        if entry and settled(entry.state, retry_failed, resend_unknown):
             row.status, row.sms_id, row.error = _earlier(entry)
             row.delivery, row.delivery_checked_at = entry.delivery, entry.delivery_checked_at
             skipped[row.status] = skipped.get(row.status, 0) + 1
@@ -94,7 +96,7 @@ def select(
     return Selection(to_send, skipped)
 
 
-def _settled(state: JState, retry_failed: bool, resend_unknown: bool) -> bool:
+def settled(state: JState, retry_failed: bool, resend_unknown: bool) -> bool:
     """Whether an earlier run's outcome stands (the message is not to be sent now)."""
     if state is JState.FAILED:
         return not retry_failed
@@ -133,11 +135,12 @@ class _Run:
         on_row: Callable[[PlanRow], None],
         stop: asyncio.Event,
         slots: Slots | None,
+        ledger: SendLedger | None,
         hold: Callable[[PlanRow], str | None] | None = None,
     ) -> None:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
-        self.slots = slots
+        self.slots, self.ledger = slots, ledger
         self.on_row, self.stop, self.hold = on_row, stop, hold
         self.report = SendReport()
         self.streak = 0
@@ -160,6 +163,8 @@ class _Run:
             self.journal.commit()  # the outcome of this worker's last message
 
     async def send(self, row: PlanRow) -> None:
+        if self.ledger is not None and not await self._reserve(row):
+            return None
         reached = False  # whether an attempt got an answer from the API (so it may count)
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
@@ -184,12 +189,34 @@ class _Run:
                 return self._settle(row, Status.FAILED, error=error)
             if not await self._backoff(attempt, answer):
                 row.error = f"{answer.error} (the run stopped before it was tried again)"
+                self._to_ledger(row.phone, JState.NOT_SENT)
                 return None
         return None
 
     def _slot(self) -> contextlib.AbstractAsyncContextManager[object]:
         """One of the account's slots, held while the request is in flight."""
         return self.slots.slot() if self.slots is not None else contextlib.nullcontext()
+
+    async def _reserve(self, row: PlanRow) -> bool:
+        """The frequency cap's last word, just before the first attempt: False if the number is
+        over it (the row is suppressed) or the ledger failed (the run stops)."""
+        assert self.ledger is not None
+        if self.ledger.reserves:
+            self.journal.commit()  # nothing awaited with an outcome uncommitted
+        try:
+            why = await self.ledger.reserve(row.phone)
+        except WooxyBulkError as exc:
+            self._halt(str(exc))
+            return False
+        if why is None:
+            return True
+        row.status, row.error = Status.SUPPRESSED, why
+        self.on_row(row)
+        return False
+
+    def _to_ledger(self, phone: str, state: JState, sms_id: str = "") -> None:
+        if self.ledger is not None:
+            self.ledger.outcome(phone, state, sms_id)
 
     async def _backoff(self, attempt: int, answer: Answer) -> bool:
         """Wait before the next attempt; False if the run was stopped meanwhile."""
@@ -210,6 +237,7 @@ class _Run:
             self._settle(row, Status.SENT, sms_id=answer.sms_id)
         elif answer.outcome is Outcome.FATAL:
             self.journal.finish(row.phone, JState.NOT_SENT, error=answer.error)
+            self._to_ledger(row.phone, JState.NOT_SENT)
             row.error = answer.error
             self._halt(answer.error)
         elif answer.outcome is Outcome.UNKNOWN:
@@ -228,6 +256,7 @@ class _Run:
     ) -> None:
         """Journal and record the row's outcome; `counts`: a failure that adds to the streak."""
         self.journal.finish(row.phone, _OUTCOMES[status], sms_id=sms_id, error=error)
+        self._to_ledger(row.phone, _OUTCOMES[status], sms_id)
         row.status, row.sms_id, row.error = status, sms_id, error
         self.report.sent += status is Status.SENT
         self.report.failed += status is Status.FAILED
@@ -254,16 +283,19 @@ async def send_rows(
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: asyncio.Event | None = None,
     slots: Slots | None = None,
+    ledger: SendLedger | None = None,
     hold: Callable[[PlanRow], str | None] | None = None,
 ) -> SendReport:
     """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
 
     Each request holds one of `slots` while in flight (the account's limit, shared with other
     processes). Setting `stop` stops starting requests; those in flight finish (bounded by the
-    client's timeout). Rows not reached stay not_sent. `hold(row)`, asked just before each row is
-    sent, gives why it may not go now (its send window is closed); such rows are in `report.held`.
+    client's timeout). Rows not reached stay not_sent. The `ledger` (when given) records every
+    outcome and, with a frequency cap, reserves each number just before its first attempt.
+    `hold(row)`, asked just before each row is sent, gives why it may not go now (its send window
+    is closed); such rows are in `report.held`.
     """
-    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, hold)
+    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, ledger, hold)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
     try:
         await asyncio.gather(*workers)

@@ -59,14 +59,21 @@ def is_phone_column(name: str) -> bool:
 
 def read_suppression_file(path: Path, parser: PhoneParser) -> tuple[set[str], int]:
     """The numbers in one suppression file, and how many values in its columns were not."""
+    numbers, bad = read_numbers(path, parser)
+    return numbers, len(bad)
+
+
+def read_numbers(path: Path, parser: PhoneParser) -> tuple[set[str], list[tuple[int, str]]]:
+    """The numbers in one suppression file, and the (row, error) of each value in its number
+    columns that is no valid number."""
     contacts = open_contacts(path)
     columns = contacts.columns
     chosen = [i for i, name in enumerate(columns) if is_phone_column(name)]
     candidates = chosen or list(range(len(columns)))
     found: list[set[str]] = [set() for _ in columns]
-    bad = [0] * len(columns)
-    records = [(0, columns)] if not chosen else []  # a bare list: its first line is a number
-    for index, (_, cells) in enumerate([*records, *contacts.rows()]):
+    bad: list[list[tuple[int, str]]] = [[] for _ in columns]
+    records = [(1, columns)] if not chosen else []  # a bare list: its first line is a number
+    for index, (row, cells) in enumerate([*records, *contacts.rows()]):
         for at in candidates:
             value = cells[at] if at < len(cells) else ""
             if not value:
@@ -75,7 +82,8 @@ def read_suppression_file(path: Path, parser: PhoneParser) -> tuple[set[str], in
                 found[at].add(parser.parse(value))
             except InvalidNumber as exc:
                 found[at].update(exc.readings)
-                bad[at] += not exc.readings and index >= len(records)
+                if not exc.readings and index >= len(records):
+                    bad[at].append((row, str(exc)))
     if not chosen:
         best = max(range(len(columns)), key=lambda at: len(found[at]))
         chosen = [best] if found[best] else []
@@ -92,4 +100,4 @@ def read_suppression_file(path: Path, parser: PhoneParser) -> tuple[set[str], in
             f"yields no phone numbers to suppress: {read}; its columns are: {listed}."
             " Put the numbers never to text in a column named 'phone'",
         )
-    return numbers, sum(bad[at] for at in chosen)
+    return numbers, sorted(error for at in chosen for error in bad[at])

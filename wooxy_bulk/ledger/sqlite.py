@@ -1,0 +1,210 @@
+"""The SQLite ledger: one file shared by the campaigns of a folder, and by several processes at
+once (WAL, a busy timeout; each reservation is one BEGIN IMMEDIATE transaction)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import display_path, located
+from . import Cap, Clock, OptOut, SendLedger
+from .common import LedgerError, Outcomes
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 10.0
+
+# Each entry is the script that brings the schema from version i to i + 1.
+_MIGRATIONS = [
+    """
+    CREATE TABLE sends (
+        id       INTEGER PRIMARY KEY,
+        scope    TEXT NOT NULL,
+        phone    TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        state    TEXT NOT NULL,          -- pending (reserved: may be out), sent, unknown
+        sent_at  TEXT NOT NULL,          -- UTC, ISO 8601 to the microsecond: sorts as text
+        sms_id   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX sends_recent ON sends (scope, sent_at, phone, campaign);
+    CREATE INDEX sends_number ON sends (scope, phone, sent_at);
+    CREATE UNIQUE INDEX sends_sms_id ON sends (scope, sms_id) WHERE sms_id <> '';
+    CREATE TABLE optouts (
+        phone  TEXT PRIMARY KEY,
+        since  TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    """,
+]
+
+_OVER_CAP = """
+SELECT phone, count(*), group_concat(DISTINCT campaign) FROM sends
+WHERE scope = ? AND sent_at >= ? GROUP BY phone HAVING count(*) >= ?
+"""
+_PRIOR = """
+SELECT count(*), group_concat(DISTINCT campaign) FROM sends
+WHERE scope = ? AND phone = ? AND sent_at >= ?
+"""
+_INSERT = "INSERT OR IGNORE INTO sends (scope, phone, campaign, state, sent_at, sms_id)"
+_INSERT_SEND = f"{_INSERT} VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class SqliteLedger:
+    """The ledger in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = display_path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise located(path, f"cannot open the ledger ({exc})") from None
+        try:
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise located(
+                path, f"is not a wooxy-bulk ledger or cannot be used ({exc}); move it away"
+            ) from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        self.db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise located(
+                    self.path,
+                    f"the ledger has schema version {version}, newer than this wooxy-bulk"
+                    f" understands ({SCHEMA_VERSION}); upgrade wooxy-bulk",
+                )
+            for script in _MIGRATIONS[version:]:
+                for statement in filter(str.strip, script.split(";")):
+                    self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def optouts(self) -> dict[str, OptOut]:
+        rows = self.db.execute("SELECT phone, since, reason, source FROM optouts")
+        return {p: OptOut(p, datetime.fromisoformat(s), r, src) for p, s, r, src in rows}
+
+    def add_optouts(self, entries: Sequence[OptOut]) -> int:
+        params = [(e.phone, iso(e.since), e.reason, e.source) for e in entries]
+        with self._transaction():
+            before = self.db.total_changes
+            self.db.executemany("INSERT OR IGNORE INTO optouts VALUES (?, ?, ?, ?)", params)
+            return self.db.total_changes - before
+
+    def remove_optouts(self, phones: Sequence[str]) -> int:
+        with self._transaction():
+            before = self.db.total_changes
+            self.db.executemany("DELETE FROM optouts WHERE phone = ?", [(p,) for p in phones])
+            return self.db.total_changes - before
+
+    def over_cap(self, scope: str, cap: Cap, now: datetime) -> dict[str, str]:
+        rows = self.db.execute(_OVER_CAP, (scope, iso(cap.since(now)), cap.messages))
+        return {phone: cap.describe(n, names.split(",")) for phone, n, names in rows}
+
+    def record(self, scope: str, campaign: str, sends: Sequence[tuple[str, str, datetime]]) -> None:
+        params = [(scope, p, campaign, "sent", iso(at), sms_id) for p, sms_id, at in sends]
+        with self._transaction():
+            self.db.executemany(_INSERT_SEND, params)
+
+    def count(self, scope: str, campaign: str) -> int:
+        query = "SELECT count(*) FROM sends WHERE scope = ? AND campaign = ? AND state = 'sent'"
+        return self.db.execute(query, (scope, campaign)).fetchone()[0]
+
+    def for_sending(self, scope: str, campaign: str, cap: Cap | None, clock: Clock) -> SendLedger:
+        return SqliteSending(self, scope, campaign, cap, clock)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self)
+
+    def request_slots(self, key: str, origin: str) -> None:
+        """None: a SQLite ledger is one machine's, whose lock-file slots (slots.py) apply."""
+        return None
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, a failure as a LedgerError naming the file."""
+
+    def __init__(self, ledger: SqliteLedger) -> None:
+        self.ledger = ledger
+
+    def __enter__(self) -> None:
+        try:
+            self.ledger.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.ledger.location}: cannot write the ledger ({exc})") from None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        db = self.ledger.db
+        try:
+            db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise LedgerError(
+                f"{self.ledger.location}: cannot write the ledger ({error})"
+            ) from None
+
+
+class SqliteSending(Outcomes):
+    """The sender's side of a SQLite ledger: reservations and outcomes on the event loop's
+    thread (each a short local transaction)."""
+
+    def __init__(
+        self, ledger: SqliteLedger, scope: str, campaign: str, cap: Cap | None, clock: Clock
+    ) -> None:
+        super().__init__(scope, campaign, cap, clock, time.monotonic)
+        self.ledger, self.db = ledger, ledger.db
+
+    async def reserve(self, phone: str) -> str | None:
+        if self.cap is None:
+            return None
+        now = self.clock()
+        with self.ledger._transaction():
+            self._write()
+            count, names = self.db.execute(
+                _PRIOR, (self.scope, phone, iso(self.cap.since(now)))
+            ).fetchone()
+            if count >= self.cap.messages:
+                return self.cap.describe(count, (names or "").split(","))
+            cursor = self.db.execute(
+                _INSERT_SEND, (self.scope, phone, self.campaign, "pending", iso(now), "")
+            )
+            self.reserved[phone] = cursor.lastrowid or 0
+        return None
+
+    def flush(self) -> None:
+        if self.noted:
+            with self.ledger._transaction():
+                self._write()
+
+    def _write(self) -> None:
+        inserts, updates, deletes = self.take()
+        db = self.db
+        db.executemany(_INSERT_SEND, [(*i[:4], iso(i[4]), i[5]) for i in inserts])
+        db.executemany("UPDATE sends SET state = ?, sms_id = ? WHERE id = ?", updates)
+        db.executemany("DELETE FROM sends WHERE id = ?", [(i,) for i in deletes])
+
+    async def aclose(self) -> None:
+        self.flush()
