@@ -560,6 +560,26 @@ def test_the_dry_run_names_what_makes_texts_ucs_2_and_what_they_cost(
     assert "  GB: 2 messages, 4 segments, est. 0.14" in out
     assert "  FR: 1 messages, 2 segments, est. 0.10" in out
     assert "Warning: the template holds characters GSM-7 cannot carry (’ U+2019)" in out
+    with (campaign.parent / "results.csv").open(encoding="utf-8-sig") as f:
+        notes = [r["note"] for r in csv.DictReader(f)]
+    assert notes[1] == "UCS-2 because of Ł U+0141 ×1, ’ U+2019 ×1"
+    assert notes[0] == "UCS-2 because of ’ U+2019 ×1"
+    xlsx = campaign.parent / "results.xlsx"
+    done = run_cli("run", campaign, "--dry-run", "--results", xlsx, env=cli_env(key=None))
+    assert done.returncode == 0, done.stderr
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    sheet = list(book["Results"].values) if "Results" in book else list(book.worksheets[0].values)
+    at = sheet[0].index("note")
+    assert sheet[2][at] == "UCS-2 because of Ł U+0141 ×1, ’ U+2019 ×1"
+    summary = [
+        r for r in book["Summary"].values if r and r[0] in ("country", "GB", "FR", "all countries")
+    ]
+    assert [r[:4] for r in summary[-4:]] == [
+        ("country", "messages", "segments", "est. cost"),
+        ("GB", 2, 4, 0.14),
+        ("FR", 1, 2, 0.1),
+        ("all countries", 3, 6, 0.24),
+    ]
 
     campaign = make_campaign(contacts=contacts, message={"text": text}, characters="replace")
     done = run_cli("run", campaign, "--dry-run", env=cli_env(key=None))

@@ -64,6 +64,7 @@ class Plan:
     rows: list[PlanRow]
     warnings: list[str] = field(default_factory=list)
     characters: CharacterTally | None = None
+    prices: dict[str, float] | None = None  # the campaign's, for the estimate
 
     def counts(self) -> Counter[Status]:
         return Counter(r.status for r in self.rows)
@@ -97,6 +98,7 @@ def prepare(campaign: Campaign) -> Plan:
         mobile_only=campaign.mobile_only,
         tally=tally,
     )
+    plan.prices = campaign.prices
     plan.warnings += campaign_warnings(campaign)
     if warning := tally.template_warning():
         plan.warnings.append(warning)

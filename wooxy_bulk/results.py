@@ -31,6 +31,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from .delivery import label
 from .errors import located
+from .estimate import estimate
 from .plan import Plan, PlanRow, Status
 from .report import error_kind
 
@@ -295,6 +296,30 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, plan: Plan) -> None:
         y += 1
         sheet.write_string(y, 0, text)
         sheet.write_number(y, 1, count)
+    _cost_summary(sheet, bold, plan, y + 2)
+
+
+def _cost_summary(sheet: Any, bold: Any, plan: Plan, y: int) -> None:
+    """Messages, segments and the estimated cost by country of what was (or would be) sent."""
+    costed = estimate(plan.with_status(*_COSTED), plan.prices)
+    titles = ["country", "messages", "segments"] + (["est. cost"] if costed.costs else [])
+    for x, title in enumerate(titles):
+        sheet.write_string(y, x, title, bold)
+    for country, segments in sorted(costed.segments.items(), key=lambda kv: (-kv[1], kv[0])):
+        y += 1
+        sheet.write_string(y, 0, country)
+        sheet.write_number(y, 1, costed.messages[country])
+        sheet.write_number(y, 2, segments)
+        if costed.costs is not None:
+            sheet.write_number(y, 3, round(costed.costs[country], 4))
+    sheet.write_string(y + 1, 0, "all countries", bold)
+    sheet.write_number(y + 1, 1, sum(costed.messages.values()), bold)
+    sheet.write_number(y + 1, 2, costed.total_segments, bold)
+    if costed.total_cost is not None:
+        sheet.write_number(y + 1, 3, round(costed.total_cost, 4), bold)
+
+
+_COSTED = (Status.READY, Status.SENT, Status.UNKNOWN)  # what was, may have been or would be sent
 
 
 def _delivery_summary(
