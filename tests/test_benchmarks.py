@@ -21,6 +21,9 @@ MEASURES = [
             "peak requests in flight (server)",
         )
     ),
+    "status of 5,000 sent msgs @ 50 ms: s (the API's limit: 100 ids a request, 10 at once)",
+    "status of 5,000 sent msgs @ 50 ms: client CPU s",
+    "status of 5,000 sent msgs @ 50 ms: peak requests in flight (server)",
     "dry run, 2,000-row XLSX: s (floor: calamine read + xlsxwriter write)",
     "dry run, 5,000-row CSV → XLSX results (own process): s (CPU s)",
     "dry run, 5,000-row CSV → XLSX results (own process): peak memory MB",

@@ -274,6 +274,8 @@ class SandboxState:
         ids = delivery.check_ids(body)
         if isinstance(ids, str):
             return self._counted(reject(400, ids))
+        if (fault := self._internal()) is not None:
+            return fault
         return self.deliveries.info(ids, self.config.delivery_delay_s, self.config.clock())
 
     def decide_account(self, token: str, raw_body: bytes) -> Rejection | dict[str, Any]:
@@ -285,6 +287,8 @@ class SandboxState:
             problem = parsed if isinstance(parsed, Rejection) else None
         if problem is not None:
             return self._counted(problem)
+        if (fault := self._internal()) is not None:
+            return fault
         return delivery.account_info(self.balance_left(), ACCOUNT_NAME, float(COST))
 
     def _check_account(self, body: dict[str, Any]) -> Rejection | None:
@@ -296,10 +300,16 @@ class SandboxState:
             return reject(402, NO_BALANCE, cost=COST)
         return None
 
-    def _fault(self) -> Rejection | None:
+    def _internal(self) -> Rejection | None:
+        """The fail_rate fault, which every method can answer: 500 "Internal server error"."""
         if self._draw(self.config.fail_rate):
             self.faults["internal"] += 1
             return reject(500, INTERNAL)
+        return None
+
+    def _fault(self) -> Rejection | None:
+        if (fault := self._internal()) is not None:
+            return fault
         if self._draw(self.config.publish_error_rate):
             self.faults["publishing"] += 1
             return reject(503, PUBLISHING)

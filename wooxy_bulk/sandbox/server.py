@@ -2,7 +2,7 @@
 
 ``POST /v3/sms/info`` and ``POST /v3/account/info`` (delivery.py) share steps 1-4 below
 with the send method (one concurrency limit for the account, whatever the method), then check
-their own body and answer.
+their own body; ``fail_rate`` then answers them 500 "Internal server error" too.
 
 ``POST /v3/sms/send`` checks, in this order, answering with the first problem found:
 
