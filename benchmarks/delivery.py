@@ -1,5 +1,5 @@
-"""Status check rate: `wooxy-bulk status`'s path (check_deliveries, a real journal, the client)
-against the lean server, next to the physical limit of the API's rules.
+"""Status check rate: `wooxy-bulk status`'s path (check_deliveries, a real journal, the account's
+request slots, the client) against the lean server, next to the physical limit of the API's rules.
 
 The limit: ids / 100 a request × latency / 10 requests in flight. Only the check is timed; the
 journal of sent messages is written before.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Journal, JState
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sender import SendPolicy, run_event_loop
+from wooxy_bulk.slots import LocalSlots
 
 from .sending import CONCURRENCY, TOKEN, lean_server
 
@@ -52,14 +54,17 @@ def sent_rows(count: int, journal: Journal) -> list[PlanRow]:
     return rows
 
 
-async def _check(url: str, rows: list[PlanRow], journal: Journal) -> tuple[float, float]:
+async def _check(
+    url: str, rows: list[PlanRow], journal: Journal, slots: LocalSlots
+) -> tuple[float, float]:
     words, by_id = sent_words(rows)
     record = recorder(journal, by_id, lambda: datetime.now(UTC))
     async with open_post(timeout_s=30, concurrency=CONCURRENCY) as post:
         api = Api(post, url=url, token=TOKEN)
         gc.collect()
         started, cpu_started = time.perf_counter(), time.process_time()
-        report = await check_deliveries(words, api, SendPolicy(CONCURRENCY), record=record)
+        policy = SendPolicy(CONCURRENCY)
+        report = await check_deliveries(words, api, policy, record=record, slots=slots)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if report.answered != len(rows) or set(words.values()) != {"delivered"}:
         raise RuntimeError(f"only {report.answered} of {len(rows)} statuses came back")
@@ -74,9 +79,10 @@ def measure(count: int, latency_ms: float, repeat: int, folder: Path) -> list[St
             with (
                 tempfile.TemporaryDirectory(dir=folder) as scratch,
                 Journal(Path(scratch) / "bench.journal.sqlite", "bench") as journal,
+                closing(LocalSlots.for_account(TOKEN, url, root=Path(scratch) / "slots")) as slots,
             ):
                 rows = sent_rows(count, journal)
-                seconds, cpu = run_event_loop(_check(url, rows, journal))
+                seconds, cpu = run_event_loop(_check(url, rows, journal, slots))
             results.append(StatusResult(count, latency_ms, seconds, cpu, 0))
     top = max(peak, default=0)
     return [StatusResult(r.ids, r.latency_ms, r.seconds, r.cpu_seconds, top) for r in results]
