@@ -52,6 +52,18 @@ class Cap:
     def since(self, now: datetime) -> datetime:
         return now - timedelta(hours=self.hours)
 
+    def describe_all(self, rows: Iterable[tuple[str, int, str]]) -> dict[str, str]:
+        """The error of each (phone, count, comma-separated campaigns) row of a bulk query;
+        the few distinct texts are made once each."""
+        texts: dict[tuple[int, str], str] = {}
+        found = {}
+        for phone, count, names in rows:
+            text = texts.get((count, names))
+            if text is None:
+                text = texts[count, names] = self.describe(count, (names or "").split(","))
+            found[phone] = text
+        return found
+
     def describe(self, count: int, campaigns: Iterable[str]) -> str:
         """A suppressed row's error: how many messages, and from which campaigns."""
         names = ", ".join(sorted(set(campaigns))) or "?"

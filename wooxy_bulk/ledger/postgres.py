@@ -205,7 +205,7 @@ class PostgresLedger:
     def over_cap(self, scope: str, cap: Cap, now: datetime) -> dict[str, str]:
         try:
             rows = self.db.execute(_OVER_CAP, (scope, cap.since(now), cap.messages))
-            return {phone: cap.describe(n, names.split(",")) for phone, n, names in rows}
+            return cap.describe_all(rows)
         except psycopg.Error as exc:
             self._fail(exc)
 
