@@ -116,10 +116,6 @@ class Ledger(Protocol):
         self, scope: str, campaign: str, cap: Cap | None, clock: Clock
     ) -> SendLedger: ...
 
-    def request_slots(self, key: str, origin: str) -> Any:
-        """The account's request slots across machines (PostgreSQL), or None where the
-        machine's own apply (SQLite)."""
-
     def close(self) -> None: ...
 
 
@@ -153,6 +149,20 @@ def open_ledger(location: str | Path) -> Ledger:
     from .sqlite import SqliteLedger
 
     return SqliteLedger(Path(location))
+
+
+def request_slots(location: str | Path, key: str, origin: str) -> Any:
+    """The account's request slots in a PostgreSQL ledger's database, shared by every machine
+    (a PostgresSlots), or None for a SQLite ledger: the machine's own slots (slots.py) apply."""
+    if not is_url(location):
+        return None
+    from .pgslots import PostgresSlots, account_id
+    from .postgres import Secrets
+
+    secrets = Secrets(str(location))
+    return PostgresSlots(
+        str(location), account_id(key, origin), secrets.scrub, where=secrets.location
+    )
 
 
 def optout_error(entry: OptOut) -> str:

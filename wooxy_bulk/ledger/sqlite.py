@@ -139,10 +139,6 @@ class SqliteLedger:
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
 
-    def request_slots(self, key: str, origin: str) -> None:
-        """None: a SQLite ledger is one machine's, whose lock-file slots (slots.py) apply."""
-        return None
-
     def close(self) -> None:
         self.db.close()
 
