@@ -616,3 +616,39 @@ def test_a_stopped_process_reads_the_answers_that_came_meanwhile(
     assert proc.returncode == 0, err
     assert statuses(campaign.parent / "results.csv") == {"sent": 30}
     assert counts == Counter(numbers(30))
+
+
+def test_dry_run_names_the_sheet_and_the_encoding_read(tmp_path: Path) -> None:
+    """The dry run's Contacts line says which sheet (and which were passed over) or encoding."""
+    book = openpyxl.Workbook()
+    old = book.active
+    old.title = "Old list 2022"
+    old.append(["phone"])
+    old.sheet_state = "hidden"
+    book.create_sheet("Contacts").append(["phone"])
+    book["Contacts"].append(["+447911123456"])
+    book.save(tmp_path / "c.xlsx")
+    (tmp_path / "c.csv").write_bytes("phone,city\n+447911123456,Łódź\n".encode("cp1250"))
+    for contacts, line in (
+        (
+            "c.xlsx",
+            "Contacts:        c.xlsx, sheet 'Contacts' (not read: 'Old list 2022' (hidden))",
+        ),
+        ("c.csv", "Contacts:        c.csv, encoding Windows-1250"),
+    ):
+        campaign = tmp_path / "campaign.yaml"
+        campaign.write_text(
+            f"name: t\ncontacts: {contacts}\nmessage: {{text: Hi}}\ndomain: shop.example.com\n"
+            "results: r.csv\n",
+            encoding="utf-8",
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "wooxy_bulk", "run", "campaign.yaml", "--dry-run"],
+            cwd=tmp_path,
+            env=cli_env(key=None),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert line in proc.stdout.splitlines()

@@ -17,6 +17,8 @@ import openpyxl
 import pytest
 from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
 
+from wooxy_bulk.journal import SCHEMA_VERSION
+from wooxy_bulk.results import sandbox_results
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 
 VERSION_1 = Path(__file__).parent / "data" / "journal-v1.sqlite"
@@ -71,7 +73,7 @@ def test_sandbox_rehearsal_ends_with_a_status_check(
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Account:     sandbox, balance 1000000.00\n")
     assert "Delivery of 12 sent: 12 delivered" in done.stdout
-    rows = rows_of(campaign.parent / results.replace(".", "-sandbox."))  # the rehearsal's own
+    rows = rows_of(sandbox_results(campaign.parent / results))  # a rehearsal's own sheet
     assert list(rows[0])[-3:] == ["text", "delivery", "delivery_checked_at"]
     sent = [r for r in rows if r["status"] == "sent"]
     assert len(sent) == 12 and {r["delivery"] for r in sent} == {"delivered"}
@@ -209,7 +211,7 @@ def test_status_upgrades_a_journal_from_before_delivery_status(make_campaign: Ma
     assert [(r["status"], r["delivery"]) for r in rows] == [("sent", "not_found"), ("failed", "")]
     db = sqlite3.connect(journal)
     try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3  # the schema of this wooxy-bulk
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         db.close()
 
@@ -229,8 +231,7 @@ def test_send_shows_the_account_first_and_an_account_error_sends_nothing(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "Account:     sandbox, balance 0.50"
     assert refused.returncode == 0  # nothing left to send: the account is not even read
-    (campaign.parent / "results.csv").unlink()  # its sends are of the first sandbox's scope
-    campaign = make_campaign(6)
+    campaign = make_campaign(6, results="other.csv")  # another sandbox: a sheet of its own
     with running_sandbox() as box:
         refused = run_cli(
             "run", campaign, *SEND, env=cli_env(api_url=box.url, key="sandbox-nodata")

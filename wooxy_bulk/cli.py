@@ -8,11 +8,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -39,10 +40,20 @@ from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, request_slots,
 from .ledger.check import reconcile, suppress
 from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
-from .progress import Tally, make_progress
+from .progress import Progress, Tally, make_progress
 from .report import closing_summary, confirmation, delivery_line, dry_run_summary, results_line
 from .results import check_writable, sandbox_results, write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
+from .schedule import (
+    Clock,
+    Sleeper,
+    attach_windows,
+    held_line,
+    hold_closed,
+    make_hold,
+    schedule_lines,
+    send_in_windows,
+)
 from .scope import origin
 from .sender import (
     End,
@@ -55,10 +66,14 @@ from .sender import (
     show_sent,
 )
 from .slots import LocalSlots, Slots
+from .windows import Opening, Windows, day_time
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
 SANDBOX_TOKEN = "sandbox"
+# Test-only: the instant (ISO 8601) the run's clock starts from, so subprocess tests of send
+# windows do not depend on the machine's clock. In-process tests pass obj={"clock": ...} instead.
+TEST_NOW_VARIABLE = "WOOXY_TEST_NOW"
 REHEARSAL = SandboxConfig(tokens=(SANDBOX_TOKEN,))  # the sandbox `run --sandbox` starts
 
 
@@ -76,6 +91,30 @@ class RunOptions:
     journal_from_results: bool = False
     test_to: str | None = None
     test_count: int = 1
+    wait: bool = False
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The run's clock (aware UTC datetimes) and sleeper: injected by tests, real otherwise."""
+
+    clock: Clock
+    sleep: Sleeper
+
+
+def _timing(obj: Any) -> Timing:
+    given = obj if isinstance(obj, dict) else {}
+    clock = given.get("clock") or _test_clock() or (lambda: datetime.now(UTC))
+    return Timing(clock, given.get("sleep") or asyncio.sleep)
+
+
+def _test_clock() -> Clock | None:
+    start = os.environ.get(TEST_NOW_VARIABLE, "").strip()
+    if not start:
+        return None
+    first = datetime.fromisoformat(start).astimezone(UTC)
+    began = time.monotonic()
+    return lambda: first + timedelta(seconds=time.monotonic() - began)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,11 +170,19 @@ def main() -> None:
     is_flag=True,
     help="Rebuild a lost journal from the results sheet's sent rows and their sms_ids.",
 )
-def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Keep running until every row is sent: sleep while all send windows are closed.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context, campaign_file: Path, results: Path | None, **flags: bool | int | None
+) -> None:
     """Send the campaign described by CAMPAIGN (a YAML file)."""
     options = RunOptions(**flags)  # type: ignore[arg-type]
     try:
-        status = _run(campaign_file, results, options)
+        status = _run(campaign_file, results, options, _timing(ctx.obj))
     except WooxyBulkError as exc:
         _fail(str(exc), exc.exit_status)
     except KeyboardInterrupt:  # before sending began: _send handles it from then on
@@ -401,7 +448,7 @@ def _fail(message: str, status: ExitStatus) -> None:
     sys.exit(status)
 
 
-def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) -> ExitStatus:
     if options.test_to is not None and options.dry_run:
         raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
@@ -412,6 +459,7 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
     token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
     api_url = "" if options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
+    windows = attach_windows(campaign, plan)
     if options.test_to is None:
         check_writable(campaign.results_path, len(plan.rows))
     with _ledger(choose(None, campaign.ledger_location)) as ledger:
@@ -419,7 +467,10 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
             scope = scopes.SANDBOX if options.sandbox else scopes.scope(api_url)
             _show_what_was_sent(campaign, plan, scope, options)
             suppress(plan.with_status(Status.READY), ledger, scope, *_cap(campaign))
+            held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
             click.echo(dry_run_summary(plan, prices=campaign.prices))
+            for line in schedule_lines(plan.counts()[Status.READY], held):
+                click.echo(line)
             _write(campaign, plan, failure=InputError)
             dryrun.record(campaign, datetime.now(UTC))
             click.echo(results_line(campaign.results_path))
@@ -428,7 +479,7 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
             return _test_send(campaign, plan, options, api_url, token)
         if not (options.sandbox or options.no_dry_run_check):
             dryrun.check(campaign)
-        return _send(campaign, plan, options, api_url, token, ledger)
+        return _send(campaign, plan, options, api_url, token, ledger, windows, timing)
 
 
 @contextmanager
@@ -536,7 +587,10 @@ def _send(
     api_url: str,
     token: str,
     ledger: Ledger,
+    windows: Windows | None = None,
+    timing: Timing | None = None,
 ) -> ExitStatus:
+    timing = timing or _timing(None)
     with (
         _endpoint(options, api_url) as (url, scope),
         _open_journal(campaign, scope, options) as journal,
@@ -560,18 +614,32 @@ def _send(
         )
         rows = selection.to_send
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
+        hold = make_hold(windows, timing.clock)
         if rows:
             _account, account_line = _read_account(campaign, url, token)
             if options.yes or options.sandbox:
                 click.echo(account_line)
             else:
-                _confirm(confirmation(campaign, plan, rows, url, selection.skipped, account_line))
+                summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
+                held = sum(hold(row) is not None for row in rows) if hold else 0
+                _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
         report = SendReport()
         try:
             with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
                 report = run_event_loop(
-                    _send_async(campaign, rows, journal, sending, url, token, progress)
+                    _send_async(
+                        campaign,
+                        rows,
+                        journal,
+                        sending,
+                        url,
+                        token,
+                        progress,
+                        windows=windows,
+                        wait=options.wait,
+                        timing=timing,
+                    )
                 )
         except (asyncio.CancelledError, KeyboardInterrupt):  # a second Ctrl-C
             report.end = End.INTERRUPTED
@@ -585,6 +653,8 @@ def _send(
             _rehearsal_check(campaign, plan, journal, url, token, time.monotonic())
     sent_now = sum(r.status is Status.SENT for r in rows)  # counted whatever ended the run
     click.echo(closing_summary(plan, elapsed, sent_now, campaign.results_path))
+    if line := held_line(report.held, windows, timing.clock()):
+        click.echo(line)
     if options.sandbox and report.sent:
         click.echo(delivery_line(plan))
     return _conclusion(plan, report)
@@ -689,6 +759,10 @@ async def _send_async(
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
+    *,
+    windows: Windows | None = None,
+    wait: bool = False,
+    timing: Timing | None = None,
 ) -> SendReport:
     """Send `rows` with the campaign's client and policy; a journal factory makes a test send.
     The ledger's send side (none for a test send) reserves and records each message."""
@@ -713,15 +787,39 @@ async def _send_async(
                 return await testsend.send_tests(
                     rows, client, journal, policy, on_row=progress, slots=slots
                 )
-            return await send_rows(
+            timing = timing or _timing(None)
+            hold = make_hold(windows, timing.clock)
+
+            def send(batch: Sequence[PlanRow]) -> Awaitable[SendReport]:
+                return send_rows(
+                    batch,
+                    client,
+                    journal,
+                    policy,
+                    on_row=progress,
+                    stop=stop,
+                    slots=slots,
+                    ledger=sending,
+                    hold=hold,
+                )
+
+            def waiting(count: int, opening: Opening) -> None:
+                assert opening.at is not None and isinstance(progress, Progress)
+                progress.note(
+                    f"waiting: {count:,} {'row waits' if count == 1 else 'rows wait'}"
+                    " for their send window, until"
+                    f" {day_time(opening.at)} UTC ({opening.local()})"
+                )
+
+            return await send_in_windows(
+                send,
                 rows,
-                client,
-                journal,
-                policy,
-                on_row=progress,
+                windows,
+                wait=wait,
+                clock=timing.clock,
+                sleep=timing.sleep,
                 stop=stop,
-                slots=slots,
-                ledger=sending,
+                on_wait=waiting,
             )
     finally:
         await _close_slots(slots)

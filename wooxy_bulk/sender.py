@@ -57,6 +57,7 @@ class SendReport:
     sent: int = 0
     failed: int = 0
     unknown: int = 0
+    held: list[PlanRow] = field(default_factory=list)  # not_sent: their send window was closed
     unreached: int = 0  # not_sent: no attempt ever reached the API (connection refused…)
 
 
@@ -150,12 +151,13 @@ class _Run:
         stop: asyncio.Event,
         slots: Slots | None,
         ledger: SendLedger | None,
+        hold: Callable[[PlanRow], str | None] | None = None,
     ) -> None:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
         self.slots, self.ledger = slots, ledger
         self.reserved: deque[PlanRow] = deque()  # rows the ledger has reserved, to send next
-        self.on_row, self.stop = on_row, stop
+        self.on_row, self.stop, self.hold = on_row, stop, hold
         self.report = SendReport()
         self.streak = 0
         self.journal_error: JournalError | None = None
@@ -168,6 +170,10 @@ class _Run:
             row = await self._next()
             if row is None:
                 return
+            if self.hold is not None and (why := self.hold(row)) is not None:
+                row.error = why  # its send window is closed: it stays not_sent
+                self.report.held.append(row)
+                continue
             try:
                 await self.send(row)
             except JournalError as exc:  # the row's request did not go out
@@ -310,6 +316,7 @@ async def send_rows(
     stop: asyncio.Event | None = None,
     slots: Slots | None = None,
     ledger: SendLedger | None = None,
+    hold: Callable[[PlanRow], str | None] | None = None,
 ) -> SendReport:
     """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
 
@@ -317,10 +324,11 @@ async def send_rows(
     processes). Setting `stop` stops starting requests; those in flight finish (bounded by the
     client's timeout). Rows not reached stay not_sent. The `ledger` (when given) records every
     outcome and, with a frequency cap, reserves each number just before its first attempt.
-    Raises JournalError, once the requests in flight have finished, if the journal could not be
-    written.
+    `hold(row)`, asked just before each row is sent, gives why it may not go now (its send window
+    is closed); such rows are in `report.held`. Raises JournalError, once the requests in flight
+    have finished, if the journal could not be written.
     """
-    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, ledger)
+    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, ledger, hold)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
     try:
         await asyncio.gather(*workers)
