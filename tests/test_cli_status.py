@@ -278,3 +278,21 @@ def test_sigint_during_status_keeps_what_was_fetched_and_a_rerun_finishes(
     assert 100 <= first["delivered"] < 600 and first["delivered"] % 100 == 0
     assert done.returncode == 0, done.stderr
     assert asked_after - asked_before == 600 - first["delivered"]
+
+
+def test_an_estimate_over_the_balance_stops_before_sending(make_campaign: MakeCampaign) -> None:
+    """With prices, a run whose estimate exceeds the account's balance is exit 3, nothing sent,
+    and says how many messages the balance covers."""
+    campaign = make_campaign(10, prices={"default": 0.05})
+    with running_sandbox(SandboxConfig(balance=4)) as box:  # 4 messages × 0.05 = 0.20
+        done = run_cli("run", campaign, *SEND, env=cli_env(api_url=box.url))
+        assert box.state.stats()["methods"]["sms/send"] == 0
+        assert done.returncode == 3, done.stderr
+        assert done.stdout.splitlines()[0] == "Account:     sandbox, balance 0.20"
+        assert (
+            "the estimated cost 0.50 exceeds the account's balance 0.20: it covers the first 4"
+            " of 10 messages; send those with --limit 4, or top up the balance" in done.stderr
+        )
+        done = run_cli("run", campaign, *SEND, "--limit", "4", env=cli_env(api_url=box.url))
+        assert done.returncode == 0, done.stderr
+        assert len(box.state.messages) == 4

@@ -34,6 +34,7 @@ from .delivery import (
     sent_words,
 )
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
+from .estimate import check_balance
 from .https import LOOPBACK, open_post
 from .journal import Entry, Journal, JState, UnreadableJournal
 from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, request_slots, utc_now
@@ -616,10 +617,12 @@ def _send(
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
         hold = make_hold(windows, timing.clock)
         if rows:
-            _account, account_line = _read_account(campaign, url, token)
+            account, account_line = _read_account(campaign, url, token)
             if options.yes or options.sandbox:
                 click.echo(account_line)
-            else:
+            if account is not None:  # with prices: an estimate over the balance sends nothing
+                check_balance(rows, campaign.prices, account.balance)
+            if not (options.yes or options.sandbox):
                 summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
                 held = sum(hold(row) is not None for row in rows) if hold else 0
                 _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
