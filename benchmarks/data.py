@@ -103,8 +103,8 @@ def write_csv(path: Path, count: int) -> Path:
     return path
 
 
-def write_campaign(folder: Path, name: str, contacts: Path, results: Path) -> Path:
-    """A campaign file for `contacts` with the benchmark's 2-variable template."""
+def write_campaign(folder: Path, name: str, contacts: Path, results: Path, **extra: object) -> Path:
+    """A campaign file for `contacts` with the benchmark's 2-variable template and `extra` keys."""
     folder.mkdir(parents=True, exist_ok=True)
     data = {
         "name": name,
@@ -116,6 +116,7 @@ def write_campaign(folder: Path, name: str, contacts: Path, results: Path) -> Pa
         "from_name": "ShopName",
         "tags": ["benchmark"],
         "results": str(results.resolve()),
+        **extra,
     }
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -92,11 +92,19 @@ class ChildRun:
     cpu_seconds: float
 
 
-def csv_dry_run(rows: int, folder: Path) -> ChildRun:
-    """`wooxy-bulk run X --dry-run --quiet` on a `rows`-row CSV, XLSX results (the default)."""
+# The send windows' cost: a window every row must be located for, against no window and no rules.
+WINDOWS_ON = {"send_window": {"hours": "09:00-20:00"}}
+WINDOWS_OFF = {"country_rules": False}
+
+
+def csv_dry_run(rows: int, folder: Path, name: str = "csv", **extra: object) -> ChildRun:
+    """`wooxy-bulk run X --dry-run --quiet` on a `rows`-row CSV, XLSX results (the default);
+    `extra` campaign keys."""
     contacts = data.ensure(folder / f"contacts-{rows}.csv", rows)
     runs = folder / "runs"
-    campaign = data.write_campaign(runs, f"csv-{rows}", contacts, runs / f"csv-{rows}.xlsx")
+    campaign = data.write_campaign(
+        runs, f"{name}-{rows}", contacts, runs / f"{name}-{rows}.xlsx", **extra
+    )
     command = [sys.executable, "-m", "wooxy_bulk", "run", str(campaign), "--dry-run", "--quiet"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("WOOXY_")}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -109,6 +117,16 @@ def csv_dry_run(rows: int, folder: Path) -> ChildRun:
         if code != 0 or f"Rows read:       {rows}\n" not in out.read().decode():
             raise RuntimeError(f"the dry run failed ({code}): {err.read().decode()[-500:]}")
     return ChildRun(seconds, _max_rss_mb(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
+
+
+def compare_windows(rows: int, repeat: int, folder: Path) -> tuple[list[float], list[float]]:
+    """The CSV dry run with a send window and without any window or rule, alternately: seconds."""
+    on: list[float] = []
+    off: list[float] = []
+    for _ in range(repeat):
+        on.append(csv_dry_run(rows, folder, "windows-on", **WINDOWS_ON).seconds)
+        off.append(csv_dry_run(rows, folder, "windows-off", **WINDOWS_OFF).seconds)
+    return on, off
 
 
 def _max_rss_mb(ru_maxrss: int) -> float:

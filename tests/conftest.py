@@ -83,9 +83,19 @@ def make_campaign(tmp_path: Path) -> MakeCampaign:
     return make
 
 
-def cli_env(api_url: str | None = None, key: str | None = "sandbox") -> dict[str, str]:
-    """The environment of a CLI run: no inherited Wooxy settings, then the ones given."""
+# A Tuesday afternoon in London, when every send window of the samples is open (Paris 17:00,
+# San Francisco 09:00): CLI runs start their clock here, never at the machine's time.
+OPEN_INSTANT = "2026-03-10T16:00:00+00:00"
+
+
+def cli_env(
+    api_url: str | None = None, key: str | None = "sandbox", now: str | None = OPEN_INSTANT
+) -> dict[str, str]:
+    """The environment of a CLI run: no inherited Wooxy settings, then the ones given (`now`: the
+    instant the run's clock starts from)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WOOXY_")}
+    if now is not None:
+        env["WOOXY_TEST_NOW"] = now
     if api_url is not None:
         env["WOOXY_API_URL"] = api_url
     if key is not None:

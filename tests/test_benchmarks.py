@@ -27,6 +27,8 @@ MEASURES = [
     "dry run, 2,000-row XLSX: s (floor: calamine read + xlsxwriter write)",
     "dry run, 5,000-row CSV → XLSX results (own process): s (CPU s)",
     "dry run, 5,000-row CSV → XLSX results (own process): peak memory MB",
+    "dry run, 5,000-row CSV → XLSX results (own process) with a send window: s"
+    " (without windows or country rules)",
     "ledger SQLite, send 200 msgs @ 20 ms with a cap: msg/s (without the ledger)",
     "ledger SQLite, check 5,000 rows against 5,000 past sends: s",
     "ledger PostgreSQL, send 200 msgs @ 20 ms with a cap: msg/s (without the ledger)",

@@ -228,3 +228,48 @@ def test_character_and_price_mistakes(tmp_path: Path, changes: dict, expected: s
     """`characters` is keep or replace; `prices` keys are countries or default, values ≥ 0."""
     with pytest.raises(InputError, match=expected.replace("(", r"\(")):
         load_campaign(write(tmp_path, patched(**changes)))
+
+
+def test_send_window_keys_and_their_defaults(tmp_path: Path) -> None:
+    """send_window reads hours, days (any case, full names too) and holidays; rules default on."""
+    window = {"hours": "09:00-20:00", "days": ["Mon", "tuesday"], "timezone_column": "tz"}
+    campaign = load_campaign(write(tmp_path, patched(send_window=window)))
+    assert campaign.country_rules is True
+    spec = campaign.send_window
+    assert spec is not None
+    assert (spec.minutes, spec.days, spec.public_holidays) == ((540, 1200), ["mon", "tue"], "skip")
+    assert load_campaign(write(tmp_path, BASE)).send_window is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"send_window": {"hours": "9-17"}},
+            "key 'send_window.hours': '9-17': write them as HH:MM-HH:MM, e.g. '09:00-20:00'",
+        ),
+        (
+            {"send_window": {"hours": "21:00-08:00"}},
+            "key 'send_window.hours': '21:00-08:00' must start before it ends",
+        ),
+        (
+            {"send_window": {"days": ["mon", "funday"]}},
+            "key 'send_window.days': 'funday' is not a day; use mon, tue, wed, thu, fri, sat, sun",
+        ),
+        ({"send_window": {"days": []}}, "key 'send_window.days': give at least one day"),
+        (
+            {"send_window": {"public_holidays": "maybe"}},
+            "key 'send_window.public_holidays': Input should be 'skip' or 'send'",
+        ),
+        (
+            {"send_window": {"hour": "09:00-20:00"}},
+            "unknown key 'send_window.hour'; did you mean 'hours'?",
+        ),
+        ({"country_rules": "yes"}, "key 'country_rules': Input should be a valid boolean"),
+    ],
+)
+def test_send_window_mistakes(tmp_path: Path, changes: dict[str, object], expected: str) -> None:
+    """Each mistake in send_window or country_rules names its key and what to write."""
+    with pytest.raises(InputError) as caught:
+        load_campaign(write(tmp_path, patched(**changes)))
+    assert f"campaign.yaml: {expected}" in str(caught.value)

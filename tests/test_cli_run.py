@@ -56,12 +56,18 @@ def wait_for(condition: object, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-def signal_mid_run(campaign: Path, box: RunningSandbox, signum: int) -> subprocess.Popen:
-    """Start a send to `box` and hit it with `signum` once 40 messages have been accepted."""
-    proc = start_cli(
-        "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
-    )
-    wait_for(lambda: len(box.state.messages) >= 40)
+def signal_mid_run(
+    campaign: Path,
+    box: RunningSandbox,
+    signum: int,
+    *,
+    env: dict[str, str] | None = None,
+    after: int = 40,
+) -> subprocess.Popen:
+    """Start a send to `box` and hit it with `signum` once `after` messages have been accepted."""
+    env = env or cli_env(api_url=box.url)
+    proc = start_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
+    wait_for(lambda: len(box.state.messages) >= after)
     proc.send_signal(signum)
     return proc
 
@@ -81,7 +87,8 @@ def test_dry_run_of_the_sample_campaign(tmp_path: Path) -> None:
 
 
 def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
-    """`run --sandbox` sends every ready row to a sandbox of its own; sent rows carry sms_id."""
+    """`run --sandbox` sends every ready row to a sandbox of its own; sent rows carry sms_id in
+    the rehearsal's own results file."""
     out = tmp_path / "r.xlsx"
     done = run_cli(
         "run",
@@ -94,7 +101,8 @@ def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Done: 26 sent, 5 invalid, 2 duplicate, 1 suppressed" in done.stdout
-    sheet = openpyxl.load_workbook(out)["Results"]
+    assert not out.exists()  # a rehearsal writes a results file of its own
+    sheet = openpyxl.load_workbook(tmp_path / "r-sandbox.xlsx")["Results"]
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     sent = [r for r in rows[1:] if r[header.index("status")] == "sent"]

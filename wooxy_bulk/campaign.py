@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -23,6 +24,7 @@ from .contacts_text import check_codec
 from .errors import InputError, display_path, located
 from .ledger import DEFAULT_LEDGER, is_url
 from .textfile import read_text
+from .windows import WindowSpec
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
 MAX_CONCURRENCY = 10  # the API page: "Do not send more than 10 concurrent API requests."
@@ -135,6 +137,8 @@ class Campaign(_Strict):
     from_name: str | None = None
     tags: list[str] | None = None
     suppress: list[Path] = Field(default_factory=list)
+    send_window: WindowSpec | None = None
+    country_rules: StrictBool = True
     results: Path | None = None
     frequency_cap: FrequencyCap | None = None
     ledger: str | None = None  # a path, or a postgresql:// URL
@@ -318,9 +322,11 @@ def _suggestion(loc: list[Any]) -> str:
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        options = getattr(annotation, "__args__", None) or (annotation,)  # `X | None` too
+        models = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not models:
             return ""
-        model = annotation
+        model = models[0]
     valid = [name for name, f in model.model_fields.items() if not f.exclude]
     close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
     if close:

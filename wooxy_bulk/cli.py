@@ -8,17 +8,19 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
 
-from . import __version__, dryrun, scaffold, testsend
+from . import __version__, dryrun, interrupts, recovery, scaffold, testsend
 from . import optout as optouts
+from . import scope as scopes
 from .account import Account, AccountUnavailable, read_account
 from .api import Api, WooxyClient
 from .campaign import Campaign, load_campaign, with_results
@@ -32,16 +34,27 @@ from .delivery import (
     sent_words,
 )
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
+from .estimate import check_balance
 from .https import LOOPBACK, open_post
-from .journal import Journal
+from .journal import Entry, Journal, JState, UnreadableJournal
 from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, request_slots, utc_now
 from .ledger.check import reconcile, suppress
 from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
-from .progress import Tally, make_progress
+from .progress import Progress, Tally, make_progress
 from .report import closing_summary, confirmation, delivery_line, dry_run_summary, results_line
-from .results import check_writable, write_results
+from .results import check_writable, sandbox_results, write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
+from .schedule import (
+    Clock,
+    Sleeper,
+    attach_windows,
+    held_line,
+    hold_closed,
+    make_hold,
+    schedule_lines,
+    send_in_windows,
+)
 from .scope import origin
 from .sender import (
     End,
@@ -51,12 +64,17 @@ from .sender import (
     select,
     send_rows,
     settled,
+    show_sent,
 )
 from .slots import LocalSlots, Slots
+from .windows import Opening, Windows, day_time
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"
 SANDBOX_TOKEN = "sandbox"
+# Test-only: the instant (ISO 8601) the run's clock starts from, so subprocess tests of send
+# windows do not depend on the machine's clock. In-process tests pass obj={"clock": ...} instead.
+TEST_NOW_VARIABLE = "WOOXY_TEST_NOW"
 REHEARSAL = SandboxConfig(tokens=(SANDBOX_TOKEN,))  # the sandbox `run --sandbox` starts
 
 
@@ -70,8 +88,34 @@ class RunOptions:
     retry_failed: bool
     resend_unknown: bool
     no_dry_run_check: bool = False
+    new_api_url: bool = False
+    journal_from_results: bool = False
     test_to: str | None = None
     test_count: int = 1
+    wait: bool = False
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The run's clock (aware UTC datetimes) and sleeper: injected by tests, real otherwise."""
+
+    clock: Clock
+    sleep: Sleeper
+
+
+def _timing(obj: Any) -> Timing:
+    given = obj if isinstance(obj, dict) else {}
+    clock = given.get("clock") or _test_clock() or (lambda: datetime.now(UTC))
+    return Timing(clock, given.get("sleep") or asyncio.sleep)
+
+
+def _test_clock() -> Clock | None:
+    start = os.environ.get(TEST_NOW_VARIABLE, "").strip()
+    if not start:
+        return None
+    first = datetime.fromisoformat(start).astimezone(UTC)
+    began = time.monotonic()
+    return lambda: first + timedelta(seconds=time.monotonic() - began)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,6 +125,7 @@ def main() -> None:
 
     Start with a dry run: wooxy-bulk run CAMPAIGN.yaml --dry-run
     """
+    interrupts.raising()  # SIGTERM as Ctrl-C: each command stops cleanly
 
 
 @main.command()
@@ -116,15 +161,33 @@ def main() -> None:
     is_flag=True,
     help="Send without a dry run of the same plan first.",
 )
-def run(campaign_file: Path, results: Path | None, **flags: bool | int | None) -> None:
+@click.option(
+    "--new-api-url",
+    is_flag=True,
+    help="The API URL is another service than the one the journal has sends through.",
+)
+@click.option(
+    "--journal-from-results",
+    is_flag=True,
+    help="Rebuild a lost journal from the results sheet's sent rows and their sms_ids.",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Keep running until every row is sent: sleep while all send windows are closed.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context, campaign_file: Path, results: Path | None, **flags: bool | int | None
+) -> None:
     """Send the campaign described by CAMPAIGN (a YAML file)."""
     options = RunOptions(**flags)  # type: ignore[arg-type]
     try:
-        status = _run(campaign_file, results, options)
+        status = _run(campaign_file, results, options, _timing(ctx.obj))
     except WooxyBulkError as exc:
         _fail(str(exc), exc.exit_status)
-    except KeyboardInterrupt:
-        _fail("interrupted before anything was sent", ExitStatus.INTERRUPTED)
+    except KeyboardInterrupt:  # before sending began: _send handles it from then on
+        _fail("interrupted; nothing was sent", ExitStatus.INTERRUPTED)
     sys.exit(status)
 
 
@@ -386,22 +449,29 @@ def _fail(message: str, status: ExitStatus) -> None:
     sys.exit(status)
 
 
-def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
+def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) -> ExitStatus:
     if options.test_to is not None and options.dry_run:
         raise InputError("--test-to sends a test message; --dry-run sends nothing: choose one")
     campaign = load_campaign(path)
     if results is not None:
         campaign = with_results(campaign, results)
+    if options.sandbox:  # a rehearsal never writes over the real sms_ids
+        campaign = campaign.model_copy(update={"results": sandbox_results(campaign.results_path)})
     token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
-    api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
+    api_url = "" if options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
+    windows = attach_windows(campaign, plan)
     if options.test_to is None:
         check_writable(campaign.results_path, len(plan.rows))
     with _ledger(choose(None, campaign.ledger_location)) as ledger:
         if options.dry_run:
-            scope = _dry_run_scope(campaign)
+            scope = scopes.SANDBOX if options.sandbox else scopes.scope(api_url)
+            _show_what_was_sent(campaign, plan, scope, options)
             suppress(plan.with_status(Status.READY), ledger, scope, *_cap(campaign))
+            held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
             click.echo(dry_run_summary(plan, prices=campaign.prices))
+            for line in schedule_lines(plan.counts()[Status.READY], held):
+                click.echo(line)
             _write(campaign, plan, failure=InputError)
             dryrun.record(campaign, datetime.now(UTC))
             click.echo(results_line(campaign.results_path))
@@ -410,7 +480,7 @@ def _run(path: Path, results: Path | None, options: RunOptions) -> ExitStatus:
             return _test_send(campaign, plan, options, api_url, token)
         if not (options.sandbox or options.no_dry_run_check):
             dryrun.check(campaign)
-        return _send(campaign, plan, options, api_url, token, ledger)
+        return _send(campaign, plan, options, api_url, token, ledger, windows, timing)
 
 
 @contextmanager
@@ -425,11 +495,6 @@ def _ledger(location: str | Path) -> Iterator[Ledger]:
 def _cap(campaign: Campaign) -> tuple[Cap | None, datetime]:
     cap = campaign.frequency_cap
     return (Cap(cap.messages, cap.hours) if cap else None), utc_now()
-
-
-def _dry_run_scope(campaign: Campaign) -> str:
-    """The journal scope a real send would use: the frequency cap counts its messages."""
-    return (os.environ.get(API_URL_VARIABLE, "").strip() or campaign.api.url).rstrip("/").lower()
 
 
 def _api_key() -> str:
@@ -467,6 +532,55 @@ def _api_url(campaign: Campaign) -> str:
     return url
 
 
+def _show_what_was_sent(campaign: Campaign, plan: Plan, scope: str, options: RunOptions) -> None:
+    """The dry run's rows sent before: `sent` with their sms_id, as the journal has them."""
+    if not campaign.journal_path.exists() and not options.journal_from_results:
+        entries: dict[str, Entry] = {}
+        missing = recovery.sent_rows(campaign.results_path)
+        if missing:
+            raise recovery.lost_journal(
+                campaign.results_path, campaign.journal_path, len(missing), 0
+            )
+    else:
+        with _open_journal(campaign, scope, options) as journal:
+            entries = _remembered(journal, campaign, options)
+    show_sent(plan.rows, entries)
+
+
+def _open_journal(campaign: Campaign, scope: str, options: RunOptions) -> Journal:
+    """The campaign's journal; with --journal-from-results, an unreadable one is set aside."""
+    try:
+        return Journal(campaign.journal_path, scope)
+    except UnreadableJournal:
+        if not options.journal_from_results:
+            raise
+    aside = campaign.journal_path.with_name(campaign.journal_path.name + ".unreadable")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{campaign.journal_path}{suffix}")
+        if source.exists():
+            source.replace(f"{aside}{suffix}")
+    click.echo(f"Set the unreadable journal aside as {display_path(aside)}")
+    return Journal(campaign.journal_path, scope)
+
+
+def _remembered(journal: Journal, campaign: Campaign, options: RunOptions) -> dict[str, Entry]:
+    """The journal's entries, once checked against the results sheet (a lost journal) and the
+    other API URLs it has sent through."""
+    if not options.new_api_url:
+        recovery.check_api_url(journal.sent_elsewhere(), journal.scope)
+    entries = journal.entries()
+    results = campaign.results_path
+    missing = recovery.unjournaled(recovery.sent_rows(results), entries)
+    if not missing:
+        return entries
+    known = sum(e.state is JState.SENT for e in entries.values())
+    if not options.journal_from_results:
+        raise recovery.lost_journal(results, journal.path, len(missing), known)
+    count = journal.record_sent((r.phone, r.row, r.sms_id, r.text) for r in missing)
+    click.echo(f"Rebuilt the journal from {display_path(results)}: {count} messages sent before")
+    return journal.entries()
+
+
 def _send(
     campaign: Campaign,
     plan: Plan,
@@ -474,12 +588,15 @@ def _send(
     api_url: str,
     token: str,
     ledger: Ledger,
+    windows: Windows | None = None,
+    timing: Timing | None = None,
 ) -> ExitStatus:
+    timing = timing or _timing(None)
     with (
         _endpoint(options, api_url) as (url, scope),
-        Journal(campaign.journal_path, scope) as journal,
+        _open_journal(campaign, scope, options) as journal,
     ):
-        entries = journal.entries()
+        entries = _remembered(journal, campaign, options)
         reconcile(ledger, scope, campaign.name, entries)
         cap, now = _cap(campaign)
         done = {
@@ -498,27 +615,49 @@ def _send(
         )
         rows = selection.to_send
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
+        hold = make_hold(windows, timing.clock)
         if rows:
-            _account, account_line = _read_account(campaign, url, token)
+            account, account_line = _read_account(campaign, url, token)
             if options.yes or options.sandbox:
                 click.echo(account_line)
-            else:
-                _confirm(confirmation(campaign, plan, rows, url, selection.skipped, account_line))
+            if account is not None:  # with prices: an estimate over the balance sends nothing
+                check_balance(rows, campaign.prices, account.balance)
+            if not (options.yes or options.sandbox):
+                summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
+                held = sum(hold(row) is not None for row in rows) if hold else 0
+                _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
         report = SendReport()
         try:
             with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
                 report = run_event_loop(
-                    _send_async(campaign, rows, journal, sending, url, token, progress)
+                    _send_async(
+                        campaign,
+                        rows,
+                        journal,
+                        sending,
+                        url,
+                        token,
+                        progress,
+                        windows=windows,
+                        wait=options.wait,
+                        timing=timing,
+                    )
                 )
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # a second Ctrl-C
             report.end = End.INTERRUPTED
         finally:
-            _write(campaign, plan)
+            with interrupts.held() as interrupted:  # the results are written whole
+                _write(campaign, plan)
+                if interrupted():
+                    report.end = End.INTERRUPTED
         elapsed = time.monotonic() - started
         if options.sandbox and report.end is End.FINISHED and report.sent:
             _rehearsal_check(campaign, plan, journal, url, token, time.monotonic())
-    click.echo(closing_summary(plan, elapsed, report.sent, campaign.results_path))
+    sent_now = sum(r.status is Status.SENT for r in rows)  # counted whatever ended the run
+    click.echo(closing_summary(plan, elapsed, sent_now, campaign.results_path))
+    if line := held_line(report.held, windows, timing.clock()):
+        click.echo(line)
     if options.sandbox and report.sent:
         click.echo(delivery_line(plan))
     return _conclusion(plan, report)
@@ -593,12 +732,12 @@ def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
         yield api_url, _scope(api_url)
         return
     with running_sandbox(REHEARSAL) as box:
-        yield box.url, "sandbox"
+        yield box.url, scopes.SANDBOX
 
 
 def _scope(api_url: str) -> str:
     """The journal scope of sends to `api_url` (`run` and `status` agree on it)."""
-    return api_url.lower()
+    return scopes.scope(api_url)
 
 
 def _confirm(summary: str) -> None:
@@ -607,7 +746,11 @@ def _confirm(summary: str) -> None:
             "there is no terminal to confirm the send: add --yes to send without asking"
         )
     click.echo(summary)
-    if not click.confirm("Send now?", default=False):
+    try:
+        confirmed = click.confirm("Send now?", default=False)
+    except click.Abort:  # Ctrl-C (or the end of input) at the prompt
+        raise KeyboardInterrupt from None
+    if not confirmed:
         raise WooxyBulkError("not confirmed; nothing was sent")
 
 
@@ -619,6 +762,10 @@ async def _send_async(
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
+    *,
+    windows: Windows | None = None,
+    wait: bool = False,
+    timing: Timing | None = None,
 ) -> SendReport:
     """Send `rows` with the campaign's client and policy; a journal factory makes a test send.
     The ledger's send side (none for a test send) reserves and records each message."""
@@ -643,15 +790,39 @@ async def _send_async(
                 return await testsend.send_tests(
                     rows, client, journal, policy, on_row=progress, slots=slots
                 )
-            return await send_rows(
+            timing = timing or _timing(None)
+            hold = make_hold(windows, timing.clock)
+
+            def send(batch: Sequence[PlanRow]) -> Awaitable[SendReport]:
+                return send_rows(
+                    batch,
+                    client,
+                    journal,
+                    policy,
+                    on_row=progress,
+                    stop=stop,
+                    slots=slots,
+                    ledger=sending,
+                    hold=hold,
+                )
+
+            def waiting(count: int, opening: Opening) -> None:
+                assert opening.at is not None and isinstance(progress, Progress)
+                progress.note(
+                    f"waiting: {count:,} {'row waits' if count == 1 else 'rows wait'}"
+                    " for their send window, until"
+                    f" {day_time(opening.at)} UTC ({opening.local()})"
+                )
+
+            return await send_in_windows(
+                send,
                 rows,
-                client,
-                journal,
-                policy,
-                on_row=progress,
+                windows,
+                wait=wait,
+                clock=timing.clock,
+                sleep=timing.sleep,
                 stop=stop,
-                slots=slots,
-                ledger=sending,
+                on_wait=waiting,
             )
     finally:
         await _close_slots(slots)

@@ -45,6 +45,7 @@ class PlanRow:
     ucs2: bool = False
     error: str = ""
     sms_id: str = ""
+    where: object = None  # windows.Where: the recipient's zones, for the send windows
     note: str = ""  # what was noticed about the row; any step may add one (add_note)
     delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
     delivery_checked_at: str = ""  # when it was asked, UTC

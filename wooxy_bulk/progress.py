@@ -30,6 +30,9 @@ class Progress:
     def show(self) -> None:
         """Nothing, for --quiet."""
 
+    def note(self, text: str) -> None:
+        """A line of its own (such as why the run waits); nothing for --quiet."""
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -54,6 +57,9 @@ class LineProgress(Progress):
             self.last = now
             print(self.line(now), file=self.stream, flush=True)
 
+    def note(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
     def line(self, now: float) -> str:
         rate = self.done / max(now - self.started, 1e-9)
         eta = (self.total - self.done) / rate if rate else 0.0
@@ -75,6 +81,9 @@ class BarProgress(Progress):
     def show(self) -> None:
         self.bar.set_postfix(sent=self.sent, failed=self.failed, refresh=False)
         self.bar.update(1)
+
+    def note(self, text: str) -> None:
+        self.bar.write(text, file=self.bar.fp)
 
     def close(self) -> None:
         self.bar.close()
