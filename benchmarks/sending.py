@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from wooxy_bulk.journal import Journal
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.progress import Progress
 from wooxy_bulk.sender import SendPolicy, run_event_loop, send_rows
+from wooxy_bulk.slots import LocalSlots
 
 from . import reference_client
 from .data import contact_rows
@@ -90,8 +91,9 @@ def _timed(accepted: int, started: float, cpu_started: float, expected: int) -> 
 
 
 async def ours(url: str, batch: list[tuple[str, str]], folder: Path, **send: Any) -> Sample:
-    """wooxy-bulk's send path: send_rows with a real journal, WooxyClient, a progress counter
-    (and `send`'s other arguments to send_rows: slots, ledger)."""
+    """wooxy-bulk's send path as the CLI builds it: send_rows with a real journal, the account's
+    request slots (the machine's lock files unless `send` gives others), WooxyClient over
+    open_post (aiohttp), a progress counter; `send`: send_rows's other arguments (slots, ledger)."""
     rows = [
         PlanRow(i + 2, (phone,), Status.NOT_SENT, phone=phone, text=text, segments=1)
         for i, (phone, text) in enumerate(batch)
@@ -100,7 +102,9 @@ async def ours(url: str, batch: list[tuple[str, str]], folder: Path, **send: Any
     with (
         tempfile.TemporaryDirectory(dir=folder) as scratch,
         Journal(Path(scratch) / "bench.journal.sqlite", "bench") as journal,
+        closing(LocalSlots.for_account(TOKEN, url, root=Path(scratch) / "slots")) as slots,
     ):
+        send.setdefault("slots", slots)
         async with open_post(timeout_s=30, concurrency=CONCURRENCY) as post:
             client = WooxyClient(
                 post, url=url, token=TOKEN, domain=DOMAIN, from_name=FROM_NAME, tags=TAGS

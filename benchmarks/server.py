@@ -1,4 +1,5 @@
-"""A lean stand-in for the Wooxy API: answers every POST with a fresh sms_id after a fixed latency.
+"""A lean stand-in for the Wooxy API: answers every POST with a fresh sms_id after a fixed latency
+(``/v3/sms/info``: every id asked for as delivered).
 
 Raw asyncio (HTTP/1.1 keep-alive, Content-Length bodies, no pipelining needed): it does as
 little as possible so that what the benchmark measures is the client. It runs in its own process:
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import signal
 import sys
 
@@ -45,20 +47,34 @@ class _Api(asyncio.Protocol):
             length = _content_length(self.buffer[:end])
             if len(self.buffer) < end + 4 + length:
                 return
+            info = self.buffer[: self.buffer.find(b"\r\n")].split(b" ")[1].endswith(b"/sms/info")
+            body = self.buffer[end + 4 : end + 4 + length] if info else None
             self.buffer = self.buffer[end + 4 + length :]
             _Stats.open_requests += 1
             _Stats.peak = max(_Stats.peak, _Stats.open_requests)
-            asyncio.get_running_loop().call_later(self.latency_s, self.answer)
+            asyncio.get_running_loop().call_later(self.latency_s, self.answer, body)
 
-    def answer(self) -> None:
+    def answer(self, info: bytes | None) -> None:
         _Stats.open_requests -= 1
         if self.transport is None or self.transport.is_closing():
             return
-        body = b'{"result":true,"sms_id":"%024x"}' % next(_counter)
+        if info is None:
+            body = b'{"result":true,"sms_id":"%024x"}' % next(_counter)
+        else:
+            body = _statuses(json.loads(info)["ids"])
         self.transport.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
             % (len(body), body)
         )
+
+
+def _statuses(ids: list[str]) -> bytes:
+    """A ``/v3/sms/info`` answer with every id delivered."""
+    data = {
+        i: {"id": i, "status": "delivered", "createdAt": "2026-12-01 09:00:00", "text": "Hi"}
+        for i in ids
+    }
+    return json.dumps({"result": True, "data": data, "errors": []}).encode()
 
 
 def _content_length(head: bytes) -> int:

@@ -285,6 +285,17 @@ async def _send_twice(client: WooxyClient, text: str) -> list[Answer]:
     return [await client.send(PHONE, text), await client.send(PHONE, text)]
 
 
+def closing_transport() -> aiohttp.ClientOSError:
+    """What aiohttp raises when the connection it came to write on was closing: nothing written."""
+    try:
+        try:
+            raise aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+        except OSError as exc:
+            raise aiohttp.ClientOSError(None, "Can not write request body for x") from exc
+    except aiohttp.ClientOSError as raised:
+        return raised
+
+
 KEY_443 = ConnectionKey("api.wooxy.com", 443, True, True, None, None, None)
 
 
@@ -338,6 +349,12 @@ def certificate_error() -> ssl.SSLCertVerificationError:
             True,
             Outcome.UNKNOWN,
             "connection lost mid-request (ClientOSError: [Errno 104] reset)",
+        ),
+        (
+            closing_transport(),
+            True,
+            Outcome.TRANSIENT,
+            "the server had closed the connection before the request was written",
         ),
         (
             aiohttp.ServerDisconnectedError(),
@@ -542,3 +559,43 @@ def test_open_post_keeps_within_concurrency_and_reuses_connections() -> None:
     answers = asyncio.run(scenario())
     assert [a.outcome for a in answers] == [Outcome.SENT] * 12
     assert (connections, peak) == (3, 3)
+
+
+def test_https_proxy_from_the_environment_gets_the_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS_PROXY (credentials included) is asked to CONNECT to the API's host; its refusal is
+    transient: nothing reached the API."""
+    heads: list[bytes] = []
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> Answer:
+        proxy = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        monkeypatch.setenv(
+            "HTTPS_PROXY", f"http://me:pw@127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
+        )
+        async with proxy:
+            return await _send_real(f"https://127.0.0.2:{closed_port()}/v3")
+
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    answer = asyncio.run(scenario())
+    assert answer.outcome is Outcome.TRANSIENT
+    assert answer.error.startswith("the proxy refused the connection: HTTP 407")
+    head = heads[0].decode()
+    assert head.startswith("CONNECT 127.0.0.2:")
+    assert "Proxy-Authorization: Basic bWU6cHc=" in head  # me:pw
+
+
+def test_no_proxy_and_loopback_go_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host NO_PROXY lists, and loopback, are reached directly, never through HTTPS_PROXY."""
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.2")
+    direct = asyncio.run(_send_real(f"https://127.0.0.2:{closed_port()}/v3"))
+    assert (direct.outcome, direct.error) == (Outcome.TRANSIENT, "connection refused")
+    answer = asyncio.run(_against(_accept, 5.0, None))  # http://127.0.0.1: not proxied
+    assert (answer.outcome, answer.sms_id) == (Outcome.SENT, SMS_ID)

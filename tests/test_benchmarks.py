@@ -12,12 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 MEASURES = [
-    "send 200 msgs @ 20 ms: msg/s (share of the 500/s ceiling)",
-    "send 200 msgs @ 20 ms: client CPU ms/msg",
-    "send 200 msgs @ 20 ms: peak requests in flight (server)",
-    "send 200 msgs @ 50 ms: msg/s (share of the 200/s ceiling)",
-    "send 200 msgs @ 50 ms: client CPU ms/msg",
-    "send 200 msgs @ 50 ms: peak requests in flight (server)",
+    *(
+        f"send 200 msgs @ {latency} ms: {measure}"
+        for latency, ceiling in ((20, 500), (50, 200), (100, 100))
+        for measure in (
+            f"msg/s (share of the {ceiling}/s ceiling)",
+            "client CPU ms/msg",
+            "peak requests in flight (server)",
+        )
+    ),
+    "status of 5,000 sent msgs @ 50 ms: s (the API's limit: 100 ids a request, 10 at once)",
+    "status of 5,000 sent msgs @ 50 ms: client CPU s",
+    "status of 5,000 sent msgs @ 50 ms: peak requests in flight (server)",
     "dry run, 2,000-row XLSX: s (floor: calamine read + xlsxwriter write)",
     "dry run, 5,000-row CSV → XLSX results (own process): s (CPU s)",
     "dry run, 5,000-row CSV → XLSX results (own process): peak memory MB",
@@ -75,6 +81,18 @@ def test_quick_run_prints_every_row_with_positive_figures(quick_run: tuple[str, 
             assert figures(yardstick)[0] > 0 and figures(ratio)[0] > 0, measure
 
 
+def test_send_rate_is_judged_against_the_reference_and_cpu_only_reported(
+    quick_run: tuple[str, Path],
+) -> None:
+    """At 20, 50 and 100 ms the send rate's target is ≥ 0.95 × the reference; CPU has none."""
+    rows = table_rows(quick_run[0])
+    targets = {m: cells[3] for m, cells in rows.items() if m.startswith("send ")}
+    rates = [m for m in targets if "msg/s" in m]
+    assert [m.split(" @ ")[1].split(":")[0] for m in rates] == ["20 ms", "50 ms", "100 ms"]
+    assert all(targets[m] == "≥ 0.95" for m in rates)
+    assert all(targets[m] == "" for m in targets if m not in rates)
+
+
 def test_both_clients_kept_within_ten_requests_in_flight(quick_run: tuple[str, Path]) -> None:
     """The lean server saw at most 10 requests at once (and some concurrency at all)."""
     rows = table_rows(quick_run[0])
@@ -116,7 +134,8 @@ def test_compare_sends_with_each_checkout_and_the_reference() -> None:
     summary = done.stdout.split("medians of 1:")[1].strip().splitlines()
     medians = {line.split()[0]: figures(line) for line in summary}
     assert set(medians) == {"a", "b", "reference"}
-    assert all(cpu > 0 and rate > 0 for cpu, rate in medians.values())
+    assert all(rate > 0 and cpu > 0 and share > 0 for rate, cpu, share in medians.values())
+    assert medians["reference"][2] == 1.0
 
 
 def test_compare_refuses_a_variant_that_is_not_a_folder(tmp_path: Path) -> None:

@@ -592,15 +592,16 @@ def test_a_stopped_process_reads_the_answers_that_came_meanwhile(
     make_campaign: MakeCampaign,
 ) -> None:
     """SIGSTOP for longer than api.timeout_s, then SIGCONT (a laptop's lid): the requests in
-    flight are answered meanwhile, so their rows end `sent`, not `unknown`, and none twice."""
+    flight were answered meanwhile, so their rows end `sent`, not `unknown`; the connections the
+    server closed meanwhile are not used again blindly; nobody gets a message twice."""
     campaign = make_campaign(30, api={"url": "http://127.0.0.1:9/v3", "timeout_s": 1})
-    with running_sandbox(SandboxConfig(latency_ms=300)) as box:
+    with running_sandbox(SandboxConfig(latency_ms=300), keep_alive_s=0.5) as box:
         env = cli_env(api_url=box.url)
         proc = start_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
         wait_for(lambda: box.state.in_flight == 10)
         proc.send_signal(signal.SIGSTOP)
         wait_for(lambda: box.state.in_flight == 0)  # every answer is in the stopped one's sockets
-        time.sleep(2.5)  # well past the 1 s timeout
+        time.sleep(2.5)  # well past the 1 s timeout and the server's 0.5 s keep-alive
         proc.send_signal(signal.SIGCONT)
         _, err = proc.communicate(timeout=60)
         counts = accepted(box)

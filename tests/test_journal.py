@@ -21,6 +21,7 @@ PHONE = "+447700900123"
 OTHER = "+447700900456"
 SMS_ID = "5d91513fd132d5f462796870"
 VERSION_1 = Path(__file__).parent / "data" / "journal-v1.sqlite"  # made by schema 1's code
+V1_SENT, V1_FAILED = "+447400100000", "+447400100001"  # its entries: one sent, one failed
 
 
 @pytest.fixture
@@ -259,14 +260,14 @@ def test_a_version_1_journal_is_upgraded_in_place(path: Path) -> None:
     shutil.copy(VERSION_1, path)
     with Journal(path, API) as journal:
         entries = journal.entries()
-        journal.record_deliveries([(PHONE, "delivered")], "2026-12-01T08:00:00Z")
-        after = journal.entries()[PHONE]
-    assert (entries[PHONE].state, entries[PHONE].sms_id, entries[PHONE].delivery) == (
+        journal.record_deliveries([(V1_SENT, "delivered")], "2026-12-01T08:00:00Z")
+        after = journal.entries()[V1_SENT]
+    assert (entries[V1_SENT].state, entries[V1_SENT].sms_id, entries[V1_SENT].delivery) == (
         JState.SENT,
         SMS_ID,
         "",
     )
-    assert entries[OTHER].state is JState.FAILED
+    assert entries[V1_FAILED].state is JState.FAILED
     assert (after.delivery, after.delivery_checked_at) == ("delivered", "2026-12-01T08:00:00Z")
     db = sqlite3.connect(path)
     try:
@@ -274,7 +275,7 @@ def test_a_version_1_journal_is_upgraded_in_place(path: Path) -> None:
     finally:
         db.close()
     with Journal(path, "sandbox") as journal:  # the other scope is untouched, and opens again
-        assert journal.entries()[PHONE].delivery == ""
+        assert journal.entries()[V1_SENT].delivery == ""
 
 
 def test_record_deliveries_touches_sent_messages_of_its_scope_only(path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from wooxy_bulk.plan import PlanRow, Status
-from wooxy_bulk.progress import LineProgress, Progress, make_progress
+from wooxy_bulk.progress import LineProgress, Progress, Tally, make_progress
 
 
 def row(status: Status) -> PlanRow:
@@ -46,3 +46,13 @@ def test_quiet_and_non_terminal_choices() -> None:
     stream = io.StringIO()
     assert type(make_progress(5, quiet=True, stream=stream)) is Progress
     assert type(make_progress(5, quiet=False, stream=stream)) is LineProgress
+
+
+def test_tally_line_names_its_unit_and_figures() -> None:
+    """Tally without a terminal: done/total in its unit and the figures given; quiet: nothing."""
+    stream = io.StringIO()
+    tally = Tally(250, unit="id", quiet=False, stream=stream, every_s=0)
+    tally.advance(100, {"delivered": 90, "pending": 10})
+    quiet = Tally(250, unit="id", quiet=True, stream=stream, every_s=0)
+    quiet.advance(100, {"delivered": 90})
+    assert stream.getvalue() == "progress: 100/250 ids (90 delivered, 10 pending)\n"

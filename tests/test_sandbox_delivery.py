@@ -211,3 +211,16 @@ def test_stats_count_each_method_and_the_ids_asked() -> None:
     assert stats["info_ids"] == {"asked": 4, "largest": 3}
     assert stats["requests"] == 7
     assert stats["rejected"] == {"Argument ids can not be empty": 1}
+
+
+@pytest.mark.parametrize("method", ["sms/info", "account/info"])
+def test_fail_rate_answers_internal_server_error_on_every_method(method: str) -> None:
+    """fail_rate=1: sms/info and account/info answer 500 "Internal server error" too."""
+    with running_sandbox(SandboxConfig(fail_rate=1)) as box:
+        status, answer = call(box, method, {"ids": ["x"]})
+        faults = box.state.stats()["faults"]["internal"]
+    assert (status, answer, faults) == (
+        500,
+        {"result": False, "errors": ["Internal server error"]},
+        1,
+    )

@@ -45,10 +45,10 @@ class Answer:
     http_status: int | None = None
 
 
-# The "Method Errors" of the Send SMS page (wooxy-send-sms-api.txt), in the page's order, one
-# line per documented text ({placeholders} as .+), and what each means for the run. Matched
-# whole, case-insensitively, trailing punctuation allowed. The sandbox writes the same texts
-# independently (sandbox_rules.py), so the two are checked against the page, not each other.
+# The "Method Errors" table of the Send SMS page (POST /v3/sms/send), in the page's order, one
+# line per documented text ({placeholders} as .+), and what each means for the run. Matched whole,
+# case-insensitively, trailing punctuation allowed. The sandbox writes the same texts apart
+# (sandbox/rules.py), on purpose: each list is checked against the page, not against the other.
 _PAGE_TEXTS: tuple[tuple[str, Outcome], ...] = (
     ("Argument domain must be a non-empty string", Outcome.FATAL),
     ("Argument phoneNumber must be a non-empty string", Outcome.FAILED),

@@ -8,8 +8,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +20,18 @@ import click
 
 from . import __version__, dryrun, scaffold, testsend
 from . import optout as optouts
-from .api import WooxyClient
+from .account import Account, AccountUnavailable, read_account
+from .api import Api, WooxyClient
 from .campaign import Campaign, load_campaign, with_results
+from .delivery import (
+    CheckReport,
+    Watch,
+    check_deliveries,
+    figures,
+    is_pending,
+    recorder,
+    sent_words,
+)
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .https import LOOPBACK, open_post
 from .journal import Journal
@@ -29,8 +39,8 @@ from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, utc_now
 from .ledger.check import reconcile, suppress
 from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
-from .progress import Progress, make_progress
-from .report import closing_summary, confirmation, dry_run_summary, results_line
+from .progress import Progress, Tally, make_progress
+from .report import closing_summary, confirmation, delivery_line, dry_run_summary, results_line
 from .results import check_writable, write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .schedule import (
@@ -62,6 +72,7 @@ SANDBOX_TOKEN = "sandbox"
 # Test-only: the instant (ISO 8601) the run's clock starts from, so subprocess tests of send
 # windows do not depend on the machine's clock. In-process tests pass obj={"clock": ...} instead.
 TEST_NOW_VARIABLE = "WOOXY_TEST_NOW"
+REHEARSAL = SandboxConfig(tokens=(SANDBOX_TOKEN,))  # the sandbox `run --sandbox` starts
 
 
 @dataclass(frozen=True)
@@ -243,6 +254,46 @@ def sandbox_command(
     except WooxyBulkError as exc:
         _fail(str(exc), exc.exit_status)
     click.echo("Sandbox stopped.")
+
+
+@main.command("status")
+@click.argument("campaign_file", metavar="CAMPAIGN", type=click.Path(path_type=Path))
+@click.option(
+    "--watch", is_flag=True, help="Ask again every --interval seconds until nothing is pending."
+)
+@click.option(
+    "--interval",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between checks with --watch.",
+)
+@click.option(
+    "--timeout",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds after which --watch stops asking.",
+)
+@click.option("--results", type=click.Path(path_type=Path), help="Results file (.xlsx or .csv).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
+def status_command(
+    campaign_file: Path,
+    watch: bool,
+    interval: float,
+    timeout: float,
+    results: Path | None,
+    quiet: bool,
+) -> None:
+    """Fetch the delivery status of the campaign's sent messages into its results."""
+    watching = Watch(interval_s=interval, timeout_s=timeout) if watch else None
+    try:
+        status = _status(campaign_file, results, watching, quiet)
+    except WooxyBulkError as exc:
+        _fail(str(exc), exc.exit_status)
+    except KeyboardInterrupt:
+        _fail("interrupted; the statuses fetched so far are kept", ExitStatus.INTERRUPTED)
+    sys.exit(status)
 
 
 def _ledger_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -502,10 +553,14 @@ def _send(
         rows = selection.to_send
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
         hold = make_hold(windows, timing.clock)
-        if rows and not (options.yes or options.sandbox):
-            summary = confirmation(campaign, plan, rows, url, selection.skipped)
-            held = sum(hold(row) is not None for row in rows) if hold else 0
-            _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
+        if rows:
+            _account, account_line = _read_account(campaign, url, token)
+            if options.yes or options.sandbox:
+                click.echo(account_line)
+            else:
+                summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
+                held = sum(hold(row) is not None for row in rows) if hold else 0
+                _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
         report = SendReport()
         try:
@@ -529,10 +584,50 @@ def _send(
         finally:
             _write(campaign, plan)
         elapsed = time.monotonic() - started
+        if options.sandbox and report.end is End.FINISHED and report.sent:
+            _rehearsal_check(campaign, plan, journal, url, token, time.monotonic())
     click.echo(closing_summary(plan, elapsed, report.sent, campaign.results_path))
     if line := held_line(report.held, windows, timing.clock()):
         click.echo(line)
+    if options.sandbox and report.sent:
+        click.echo(delivery_line(plan))
     return _conclusion(plan, report)
+
+
+def _read_account(campaign: Campaign, url: str, token: str) -> tuple[Account | None, str]:
+    """The account before a send, and its line for the confirmation or the run's first lines.
+
+    An account error raises AccountError (exit 3, nothing sent); a call that fails is said, and
+    the send goes on (its own "Insufficient balance" answer would still stop it).
+    """
+
+    async def read() -> Account:
+        slots = LocalSlots.for_account(token, url)
+        try:
+            async with _api(campaign, url, token) as api, slots.slot():
+                return await read_account(api)
+        finally:
+            slots.close()
+
+    try:
+        account = run_event_loop(read())
+    except AccountUnavailable as exc:
+        return None, f"Account:     could not be read ({exc}); sending anyway"
+    return account, f"Account:     {account.name or '(no name)'}, balance {account.balance:.2f}"
+
+
+def _rehearsal_check(
+    campaign: Campaign, plan: Plan, journal: Journal, url: str, token: str, sent_at: float
+) -> None:
+    """`run --sandbox` ends with one status check, once the sandbox's delivery delay has passed
+    (so the rehearsal's results show delivered and failed, not pending)."""
+    try:
+        time.sleep(max(0.0, REHEARSAL.delivery_delay_s - (time.monotonic() - sent_at)))
+        _check_statuses(campaign, plan, journal, url, token, None, quiet=True)
+    except KeyboardInterrupt:
+        return
+    finally:
+        _write(campaign, plan)
 
 
 def _test_send(
@@ -567,10 +662,15 @@ def _test_send(
 def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
     """The API URL to send to and the journal scope it belongs to."""
     if not options.sandbox:
-        yield api_url, api_url.lower()
+        yield api_url, _scope(api_url)
         return
-    with running_sandbox(SandboxConfig(tokens=(SANDBOX_TOKEN,))) as box:
+    with running_sandbox(REHEARSAL) as box:
         yield box.url, "sandbox"
+
+
+def _scope(api_url: str) -> str:
+    """The journal scope of sends to `api_url` (`run` and `status` agree on it)."""
+    return api_url.lower()
 
 
 def _confirm(summary: str) -> None:
@@ -600,25 +700,15 @@ async def _send_async(
     The ledger gives the account's request slots (PostgreSQL: across machines; else this
     machine's); its send side (none for a test send) reserves and records each message."""
     ledger, sending = ledgers
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-
-    def interrupt() -> None:
-        if stop.is_set() and task is not None:
-            task.cancel()  # a second Ctrl-C: stop waiting for the requests in flight
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt)
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
     slots: Slots = ledger.request_slots(token, origin(url)) or LocalSlots.for_account(token, url)
     try:
-        async with open_post(
-            timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency
-        ) as post:
+        async with (
+            _stop_on_signals() as stop,
+            open_post(timeout_s=campaign.api.timeout_s, concurrency=policy.concurrency) as post,
+        ):
             client = WooxyClient(
                 post,
                 url=url,
@@ -672,8 +762,6 @@ async def _send_async(
             slots.close()
         if sending is not None:
             await sending.aclose()  # the outcomes noted last
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
 
 
 def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
@@ -698,6 +786,129 @@ def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
         )
         return ExitStatus.STOPPED
     if counts[Status.FAILED] or counts[Status.UNKNOWN] or report.unreached:
+        return ExitStatus.ROWS_FAILED
+    return ExitStatus.OK
+
+
+def _status(path: Path, results: Path | None, watch: Watch | None, quiet: bool) -> ExitStatus:
+    campaign = load_campaign(path)
+    if results is not None:
+        campaign = with_results(campaign, results)
+    token, url = _api_key(), _api_url(campaign)
+    plan = prepare(campaign)
+    with Journal(campaign.journal_path, _scope(url)) as journal:
+        select(plan.rows, journal.entries())
+        if not plan.with_status(Status.SENT):
+            click.echo(f"No message of this campaign was sent to {url}: nothing to ask.")
+            return ExitStatus.OK
+        try:
+            report = _check_statuses(campaign, plan, journal, url, token, watch, quiet)
+        finally:
+            _write(campaign, plan)
+    click.echo(delivery_line(plan))
+    click.echo(results_line(campaign.results_path))
+    pending = sum(is_pending(r.delivery) for r in plan.rows)
+    if watch is not None and report.end is End.FINISHED and pending:
+        click.echo(f"Still pending after the --timeout of {watch.timeout_s:g} s: {pending}.")
+    return _status_conclusion(report)
+
+
+def _check_statuses(
+    campaign: Campaign,
+    plan: Plan,
+    journal: Journal,
+    url: str,
+    token: str,
+    watch: Watch | None,
+    quiet: bool,
+) -> CheckReport:
+    """Ask the delivery status of the plan's sent rows (journal and rows updated per batch)."""
+    words, by_id = sent_words(plan.rows)
+    tallies: list[Tally] = []
+
+    def on_round(ids: int) -> None:
+        if tallies:
+            tallies.pop().close()
+        tallies.append(Tally(ids, unit="id", quiet=quiet, stream=sys.stderr))
+
+    def on_batch(count: int) -> None:
+        tallies[-1].advance(count, figures(words))
+
+    record = recorder(journal, by_id, lambda: datetime.now(UTC), on_batch)
+    policy = SendPolicy(
+        concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
+    )
+
+    async def check() -> CheckReport:
+        slots = LocalSlots.for_account(token, url)
+        try:
+            async with _stop_on_signals() as stop, _api(campaign, url, token) as api:
+                return await check_deliveries(
+                    words,
+                    api,
+                    policy,
+                    record=record,
+                    slots=slots,
+                    stop=stop,
+                    watch=watch,
+                    on_round=on_round,
+                )
+        finally:
+            slots.close()
+
+    try:
+        return run_event_loop(check())
+    except asyncio.CancelledError:
+        return CheckReport(end=End.INTERRUPTED)
+    finally:
+        for tally in tallies:
+            tally.close()
+
+
+@asynccontextmanager
+async def _api(campaign: Campaign, url: str, token: str) -> AsyncIterator[Api]:
+    """The API at `url` over one HTTP session, for the campaign's timeout and concurrency."""
+    async with open_post(
+        timeout_s=campaign.api.timeout_s, concurrency=campaign.api.concurrency
+    ) as post:
+        yield Api(post, url=url, token=token)
+
+
+@asynccontextmanager
+async def _stop_on_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by Ctrl-C or SIGTERM (stop starting requests); a second one cancels the
+    task (stop waiting for those in flight)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        if stop.is_set() and task is not None:
+            task.cancel()  # a second Ctrl-C: stop waiting for the requests in flight
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt)
+    try:
+        yield stop
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _status_conclusion(report: CheckReport) -> ExitStatus:
+    if report.end is End.INTERRUPTED:
+        click.echo("Interrupted: the statuses fetched so far are kept.", err=True)
+        return ExitStatus.INTERRUPTED
+    if report.end is End.STOPPED:
+        click.echo(f"Stopped: {report.reason}", err=True)
+        return ExitStatus.STOPPED
+    if report.gave_up:
+        click.echo(
+            f"{report.gave_up} requests got no answer after every attempt (the last:"
+            f" {report.last_error}); run status again to ask for them.",
+            err=True,
+        )
         return ExitStatus.ROWS_FAILED
     return ExitStatus.OK
 

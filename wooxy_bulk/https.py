@@ -3,8 +3,10 @@ went out.
 
 `open_post` yields a `Post`: ``await post(url, body, headers)`` gives ``(status, body, headers)``
 or raises `PostError`. The session verifies TLS against `trusted_context()`, reaches the API
-through the proxy that HTTPS_PROXY names unless NO_PROXY lists its host (aiohttp's `trust_env`),
-holds at most `concurrency` connections and closes idle ones before servers do.
+through the proxy that HTTPS_PROXY names unless NO_PROXY lists its host,
+holds at most `concurrency` connections and closes idle ones before servers do. The proxy is
+looked up once per host, as aiohttp's `trust_env` would (which looks it up and reads ~/.netrc in
+a thread for every request); loopback is never proxied.
 
 A request "went out" once its headers were handed to the connection (aiohttp's trace signal):
 a failure before that is safe to retry; after it, the API may have taken the message. The timeout
@@ -24,11 +26,13 @@ from typing import Any
 
 import aiohttp
 import certifi
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})  # this machine: plain http allowed
 KEEPALIVE_S = 3.0  # idle connections close before servers close them (uvicorn: 5 s, nginx: 75 s)
 MAX_ANSWER = 1 << 20  # an answer larger than this is no answer of the API's
-_SLICE_S = 1.0  # the timeout is waited in slices; one that wakes this much late was a stall
+_SLICE_S = 1.0  # the timeout counts in slices; one that wakes this much late was a stall
 
 Reply = tuple[int, bytes, Mapping[str, str]]
 Post = Callable[[str, bytes, Mapping[str, str]], Awaitable[Reply]]
@@ -68,7 +72,6 @@ async def open_post(*, timeout_s: float, concurrency: int) -> AsyncIterator[Post
     async with aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),  # ours (stall-proof) applies instead
-        trust_env=True,
         trace_configs=[trace],
     ) as session:
         yield _Poster(session, timeout_s)
@@ -83,12 +86,29 @@ class _Poster:
 
     def __init__(self, session: aiohttp.ClientSession, timeout_s: float) -> None:
         self._session, self._timeout_s = session, timeout_s
+        self._proxies: dict[tuple[str, str], tuple[URL | None, dict[str, str] | None]] = {}
+
+    def _proxy(self, url: URL) -> tuple[URL | None, dict[str, str] | None]:
+        """The proxy the environment names for `url`'s scheme and host, and its headers (the
+        credentials of HTTPS_PROXY's URL)."""
+        key = (url.scheme, url.host or "")
+        if key not in self._proxies:
+            try:
+                proxy, auth = (
+                    get_env_proxy_for_url(url) if url.host not in LOOPBACK else (None, None)
+                )
+            except LookupError:  # none named, or NO_PROXY lists the host
+                proxy, auth = None, None
+            headers = {"Proxy-Authorization": auth.encode()} if proxy and auth else None
+            self._proxies[key] = proxy, headers
+        return self._proxies[key]
 
     async def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
         request = SimpleNamespace(went_out=False)
-        task = asyncio.ensure_future(self._request(url, body, headers, request))
         try:
-            return await _within(task, self._timeout_s)
+            async with asyncio.timeout(None) as deadline:
+                with _Watchdog(deadline, self._timeout_s):
+                    return await self._request(url, body, headers, request)
         except TimeoutError:
             phase = "read" if request.went_out else "connect"
             error = f"{phase} timeout after {self._timeout_s:g} s"
@@ -99,8 +119,16 @@ class _Poster:
     async def _request(
         self, url: str, body: bytes, headers: Mapping[str, str], request: SimpleNamespace
     ) -> Reply:
+        target = URL(url)
+        proxy, proxy_headers = self._proxy(target)
         async with self._session.post(
-            url, data=body, headers=headers, allow_redirects=False, trace_request_ctx=request
+            target,
+            data=body,
+            headers=headers,
+            proxy=proxy,
+            proxy_headers=proxy_headers,
+            allow_redirects=False,
+            trace_request_ctx=request,
         ) as response:
             content = bytearray()
             async for chunk in response.content.iter_any():
@@ -110,27 +138,37 @@ class _Poster:
             return response.status, bytes(content), response.headers
 
 
-async def _within(task: asyncio.Future[Reply], timeout_s: float) -> Reply:
-    """`task`'s result, or TimeoutError once it has run `timeout_s` seconds of the process's
-    own time: a slice that wakes far later than asked means the process was stopped, so that
-    slice is not counted and the answers that came meanwhile get read first."""
-    loop = asyncio.get_running_loop()
-    left = timeout_s
-    try:
-        while True:
-            step = min(left, _SLICE_S)
-            began = loop.time()
-            done, _ = await asyncio.wait((task,), timeout=step)
-            if done:
-                return task.result()
-            if loop.time() - began < step + _SLICE_S:  # not a stall: the time counts
-                left -= step
-                if left <= 0:
-                    raise TimeoutError
-    finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+class _Watchdog:
+    """Moves `deadline` to now once `timeout_s` seconds of the process's own time have passed.
+
+    It wakes every slice; a slice that wakes far later than asked means the process was stopped
+    (SIGSTOP, a laptop's lid), so that slice does not count and the answers that arrived
+    meanwhile are read (I/O runs before timers in the loop's next step) before any timeout.
+    """
+
+    def __init__(self, deadline: asyncio.Timeout, timeout_s: float) -> None:
+        self._deadline, self._left = deadline, timeout_s
+        self._loop = asyncio.get_running_loop()
+        self._arm()
+
+    def _arm(self) -> None:
+        self._step = min(self._left, _SLICE_S)
+        self._due = self._loop.time() + self._step
+        self._timer = self._loop.call_at(self._due, self._wake)
+
+    def _wake(self) -> None:
+        if self._loop.time() - self._due < _SLICE_S:  # not a stall: the slice counts
+            self._left -= self._step
+        if self._left > 0:
+            self._arm()
+        else:
+            self._deadline.reschedule(self._loop.time())
+
+    def __enter__(self) -> _Watchdog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
 
 
 def post_error(exc: BaseException, *, went_out: bool) -> PostError:
@@ -143,7 +181,7 @@ def post_error(exc: BaseException, *, went_out: bool) -> PostError:
         )
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return PostError(one_line(f"cannot send to {exc}"), went_out=False, fatal=True)
-    if not went_out:
+    if not went_out or _never_written(exc):
         return PostError(one_line(_not_sent(exc)), went_out=False)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return PostError("the server closed the connection without an answer", went_out=True)
@@ -155,8 +193,22 @@ def post_error(exc: BaseException, *, went_out: bool) -> PostError:
     return PostError(one_line(error), went_out=True)
 
 
+def _never_written(exc: BaseException) -> bool:
+    """Whether aiohttp found the connection closing when it came to write the request (a
+    keep-alive connection the server closed meanwhile, say while this process was stopped):
+    then not one byte went out."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, aiohttp.ClientConnectionResetError) and "closing" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _not_sent(exc: BaseException) -> str:
     """What kept a request from going out."""
+    if _never_written(exc):
+        return "the server had closed the connection before the request was written"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"host name not found: {exc.host}"
     if isinstance(exc, aiohttp.ClientHttpProxyError):

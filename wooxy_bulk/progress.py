@@ -104,3 +104,42 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
+
+
+class Tally:
+    """Progress of a count of items (ids asked, say) with named figures: nothing (--quiet), a
+    line on stderr at most every `every_s` seconds, or a tqdm bar on a terminal."""
+
+    def __init__(
+        self, total: int, *, unit: str, quiet: bool, stream: IO[str], every_s: float = 10.0
+    ) -> None:
+        self.total, self.unit, self.done = total, unit, 0
+        self.stream, self.every_s = stream, every_s
+        self.started = self.last = time.monotonic()
+        self.figures: dict[str, int] = {}
+        self.bar: Any = None
+        self.quiet = quiet
+        if not quiet and stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, file=stream, dynamic_ncols=True)
+
+    def advance(self, count: int, figures: dict[str, int]) -> None:
+        """`count` more items done; `figures` (e.g. delivered=…) as they stand now."""
+        self.done += count
+        self.figures = figures
+        if self.bar is not None:
+            self.bar.set_postfix(figures, refresh=False)
+            self.bar.update(count)
+        elif not self.quiet and (now := time.monotonic()) - self.last >= self.every_s:
+            self.last = now
+            shown = ", ".join(f"{n} {name}" for name, n in figures.items())
+            print(
+                f"progress: {self.done}/{self.total} {self.unit}s ({shown})",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from . import delivery
 from .campaign import Campaign
 from .errors import display_path
 from .estimate import estimate
@@ -71,12 +72,14 @@ def confirmation(
     rows: Sequence[PlanRow],
     api_url: str,
     skipped: dict[Status, int],
+    account: str = "",
 ) -> str:
-    """The summary shown before the y/N prompt of a real send."""
+    """The summary shown before the y/N prompt of a real send; `account` is its account line."""
     lines = [
         f"Campaign:    {campaign.name}",
         f"Recipients:  {len(rows)}",
         f"Segments:    {sum(r.segments for r in rows)}",
+        *([account] if account else []),
         f"From name:   {campaign.from_name or '(the account default)'}",
         f"Domain:      {campaign.domain}",
         f"API URL:     {api_url}",
@@ -112,6 +115,13 @@ def closing_summary(plan: Plan, elapsed_s: float, sent_now: int, results: object
             results_line(results),
         ]
     )
+
+
+def delivery_line(plan: Plan) -> str:
+    """``Delivery of 1000 sent: 950 delivered, 30 failed, 20 pending``, from the rows."""
+    found = delivery.counts(plan.rows)
+    shown = ", ".join(f"{n} {word}" for word, n in found) or "nothing sent yet"
+    return f"Delivery of {sum(n for _, n in found)} sent: {shown}"
 
 
 def results_line(path: object) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from . import delivery
 from .delivery import label
 from .errors import located
 from .estimate import estimate
@@ -60,7 +61,6 @@ _WIDTHS = {
     "delivery": 12,
     "delivery_checked_at": 21,
 }
-NOT_CHECKED = "not checked"  # the Summary's delivery count of sent rows never asked
 _RESULTS_XML = "xl/worksheets/sheet1.xml"
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
@@ -118,11 +118,6 @@ def summary(plan: Plan, most_common: int = 10) -> tuple[Counter[Status], list[tu
     """Counts by status, and the most common kinds of error with their counts."""
     errors = Counter(error_kind(r.error) for r in plan.rows if r.error)
     return plan.counts(), errors.most_common(most_common)
-
-
-def delivery_counts(plan: Plan) -> Counter[str]:
-    """Sent rows by their ``delivery`` column (``not checked`` when never asked)."""
-    return Counter(label(r.delivery) or NOT_CHECKED for r in plan.rows if r.status is Status.SENT)
 
 
 def _values(row: PlanRow) -> tuple[object, ...]:
@@ -277,7 +272,7 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, plan: Plan) -> None:
     sheet.set_column(0, 0, 60)
     sheet.set_column(1, 1, 10)
     sheet.set_column(3, 3, 22)
-    _delivery_summary(workbook, sheet, bold, delivery_counts(plan))
+    _delivery_summary(workbook, sheet, bold, delivery.counts(plan.rows))
     counts, errors = summary(plan)
     sheet.write_string(0, 0, "status", bold)
     sheet.write_string(0, 1, "rows", bold)
@@ -323,15 +318,15 @@ _COSTED = (Status.READY, Status.SENT, Status.UNKNOWN)  # what was, may have been
 
 
 def _delivery_summary(
-    workbook: xlsxwriter.Workbook, sheet: Any, bold: Any, counts: Counter[str]
+    workbook: xlsxwriter.Workbook, sheet: Any, bold: Any, counts: list[tuple[str, int]]
 ) -> None:
     """Sent rows by delivery in columns D:E, next to the counts by status, and a chart of them."""
     sheet.write_string(0, 3, "delivery (sent rows)", bold)
     sheet.write_string(0, 4, "rows", bold)
-    order = sorted(counts, key=lambda word: (_DELIVERY_ORDER.get(word, 3), word))
-    for y, word in enumerate(order, start=1):
+    order = [word for word, _ in counts]
+    for y, (word, count) in enumerate(counts, start=1):
         sheet.write_string(y, 3, word)
-        sheet.write_number(y, 4, counts[word])
+        sheet.write_number(y, 4, count)
     if not order:
         sheet.write_string(1, 3, "nothing sent")
         return
@@ -351,10 +346,9 @@ def _delivery_summary(
     sheet.insert_chart(0, 6, chart)
 
 
-_DELIVERY_ORDER = {"delivered": 0, "failed": 1, "pending": 2, "not_found": 4, NOT_CHECKED: 5}
 _DELIVERY_COLOURS = {
     "delivered": "#2E9E44",
     "failed": "#C8312B",
     "not_found": "#7F7F7F",
-    NOT_CHECKED: "#BFBFBF",
+    delivery.NOT_CHECKED: "#BFBFBF",
 }

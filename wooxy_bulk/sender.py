@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +26,9 @@ from .plan import PlanRow, Status
 from .slots import Slots
 
 T = TypeVar("T")
+# Numbers reserved against the frequency cap in one ledger transaction: ~RESERVE_BATCH / 10
+# requests' time ahead of their sends, one commit (or round trip) for all of them.
+RESERVE_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ class _Run:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
         self.slots, self.ledger = slots, ledger
+        self.reserved: deque[PlanRow] = deque()  # rows the ledger has reserved, to send next
         self.on_row, self.stop, self.hold = on_row, stop, hold
         self.report = SendReport()
         self.streak = 0
@@ -151,7 +157,7 @@ class _Run:
     async def worker(self) -> None:
         try:
             while not self.halted():
-                row = next(self.pending, None)
+                row = await self._next()
                 if row is None:
                     return
                 if self.hold is not None and (why := self.hold(row)) is not None:
@@ -162,9 +168,19 @@ class _Run:
         finally:
             self.journal.commit()  # the outcome of this worker's last message
 
+    async def _next(self) -> PlanRow | None:
+        """The next row to send: with a frequency cap, one the ledger has reserved (a batch of
+        RESERVE_BATCH at a time, one transaction each), rows over the cap are suppressed."""
+        if self.ledger is None or not self.ledger.reserves:
+            return next(self.pending, None)
+        while not self.reserved:
+            batch = list(itertools.islice(self.pending, RESERVE_BATCH))
+            if not batch or self.halted():
+                return None
+            await self._reserve(batch)
+        return self.reserved.popleft()
+
     async def send(self, row: PlanRow) -> None:
-        if self.ledger is not None and not await self._reserve(row):
-            return None
         reached = False  # whether an attempt got an answer from the API (so it may count)
         for attempt in range(1, self.policy.max_attempts + 1):
             try:
@@ -197,22 +213,23 @@ class _Run:
         """One of the account's slots, held while the request is in flight."""
         return self.slots.slot() if self.slots is not None else contextlib.nullcontext()
 
-    async def _reserve(self, row: PlanRow) -> bool:
-        """The frequency cap's last word, just before the first attempt: False if the number is
-        over it (the row is suppressed) or the ledger failed (the run stops)."""
+    async def _reserve(self, batch: list[PlanRow]) -> None:
+        """The frequency cap's last word, just before the rows' first attempts: rows over it
+        are suppressed, the others queued to send; a ledger that fails stops the run."""
         assert self.ledger is not None
-        if self.ledger.reserves:
-            self.journal.commit()  # nothing awaited with an outcome uncommitted
+        self.journal.commit()  # nothing awaited with an outcome uncommitted
         try:
-            why = await self.ledger.reserve(row.phone)
+            refused = await self.ledger.reserve([row.phone for row in batch])
         except WooxyBulkError as exc:
             self._halt(str(exc))
-            return False
-        if why is None:
-            return True
-        row.status, row.error = Status.SUPPRESSED, why
-        self.on_row(row)
-        return False
+            return
+        for row in batch:
+            why = refused.get(row.phone)
+            if why is None:
+                self.reserved.append(row)
+            else:
+                row.status, row.error = Status.SUPPRESSED, why
+                self.on_row(row)
 
     def _to_ledger(self, phone: str, state: JState, sms_id: str = "") -> None:
         if self.ledger is not None:

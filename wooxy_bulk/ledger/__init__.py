@@ -67,15 +67,15 @@ class SendLedger(Protocol):
 
     reserves: bool  # whether reserve() does anything (a frequency cap is set)
 
-    async def reserve(self, phone: str) -> str | None:
-        """Before a number's first attempt: None if it may be sent (a pending row now counts
-        against the cap), else the `suppressed` row's error (over the cap)."""
+    async def reserve(self, phones: Sequence[str]) -> dict[str, str]:
+        """Before the numbers' first attempts: reserve each one under the cap (a pending row now
+        counts against it) and return the others, each with its `suppressed` row's error."""
 
     def outcome(self, phone: str, state: str, sms_id: str = "") -> None:
         """The message's outcome (sent, unknown, failed or not_sent), written soon after."""
 
     async def aclose(self) -> None:
-        """Write every outcome noted and close."""
+        """Write every outcome noted, release the reservations never sent, and close."""
 
 
 class Ledger(Protocol):

@@ -62,6 +62,12 @@ class Outcomes:
     def flush(self) -> None:
         raise NotImplementedError
 
+    def release_unsent(self) -> None:
+        """Note the reservations whose message was never tried (the run stopped first) as
+        released, for the last write."""
+        self._deletes.extend(self.reserved.values())
+        self.reserved.clear()
+
     def take(self) -> tuple[list[Insert], list[tuple[str, str, int]], list[int]]:
         """The outcomes noted since the last write, handed over once."""
         taken = self._inserts, self._updates, self._deletes

@@ -49,26 +49,37 @@ _MIGRATIONS = [
         reason text NOT NULL DEFAULT '',
         source text NOT NULL DEFAULT ''
     );
-    -- One round trip a reservation: write the outcomes noted since the last one (confirmed:
-    -- ids, states, sms_ids; released: ids), lock the number for the transaction, count (a
+    -- One round trip for a batch of reservations: write the outcomes noted since the last one
+    -- (confirmed: ids, states, sms_ids; released: ids); then for each number, in order (two
+    -- runs lock numbers in one order: no deadlock), lock it for the transaction, count (a
     -- volatile function's statements each see what was committed before them, so the second of
     -- two campaigns reserving one number counts the first's row), insert if under the cap.
     CREATE FUNCTION wooxy_bulk.reserve(
-        p_scope text, p_phone text, p_campaign text, p_since timestamptz, p_now timestamptz,
-        p_cap integer, p_ids bigint[], p_states text[], p_sms_ids text[], p_released bigint[],
-        OUT prior bigint, OUT names text, OUT reserved bigint
-    ) LANGUAGE plpgsql VOLATILE AS $$
+        p_scope text, p_phones text[], p_campaign text, p_since timestamptz,
+        p_now timestamptz, p_cap integer, p_ids bigint[], p_states text[], p_sms_ids text[],
+        p_released bigint[]
+    ) RETURNS TABLE (phone text, prior bigint, names text, reserved bigint)
+    LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        p_phone text;
     BEGIN
         UPDATE wooxy_bulk.sends s SET state = o.state, sms_id = o.sms_id
         FROM unnest(p_ids, p_states, p_sms_ids) AS o(id, state, sms_id) WHERE s.id = o.id;
-        DELETE FROM wooxy_bulk.sends WHERE id = ANY(p_released);
-        PERFORM pg_advisory_xact_lock(hashtextextended(p_scope || chr(10) || p_phone, 0));
-        SELECT count(*), string_agg(DISTINCT campaign, ',') INTO prior, names
-        FROM wooxy_bulk.sends WHERE scope = p_scope AND phone = p_phone AND sent_at >= p_since;
-        IF prior < p_cap THEN
-            INSERT INTO wooxy_bulk.sends (scope, phone, campaign, state, sent_at)
-            VALUES (p_scope, p_phone, p_campaign, 'pending', p_now) RETURNING id INTO reserved;
-        END IF;
+        DELETE FROM wooxy_bulk.sends s WHERE s.id = ANY(p_released);
+        FOREACH p_phone IN ARRAY p_phones LOOP
+            PERFORM pg_advisory_xact_lock(hashtextextended(p_scope || chr(10) || p_phone, 0));
+            phone := p_phone;
+            reserved := NULL;
+            SELECT count(*), string_agg(DISTINCT s.campaign, ',') INTO prior, names
+            FROM wooxy_bulk.sends s
+            WHERE s.scope = p_scope AND s.phone = p_phone AND s.sent_at >= p_since;
+            IF prior < p_cap THEN
+                INSERT INTO wooxy_bulk.sends (scope, phone, campaign, state, sent_at)
+                VALUES (p_scope, p_phone, p_campaign, 'pending', p_now)
+                RETURNING wooxy_bulk.sends.id INTO reserved;
+            END IF;
+            RETURN NEXT;
+        END LOOP;
     END $$;
     """,
 ]
@@ -250,9 +261,9 @@ class PostgresSending(Outcomes):
             self._lock = asyncio.Lock()
         return self._lock
 
-    async def reserve(self, phone: str) -> str | None:
+    async def reserve(self, phones: Sequence[str]) -> dict[str, str]:
         if self.cap is None:
-            return None
+            return {}
         now = self.clock()
         try:
             async with self._guard():
@@ -261,16 +272,19 @@ class PostgresSending(Outcomes):
                 if inserts:  # none when every message is reserved first, as the sender does
                     await conn.cursor().executemany(_INSERT_SEND, inserts)
                 ids, states, sms_ids = ([u[i] for u in updates] for i in (2, 0, 1))
-                params = (self.scope, phone, self.campaign, self.cap.since(now), now)
+                params = (self.scope, sorted(phones), self.campaign, self.cap.since(now), now)
                 params += (self.cap.messages, ids, states, sms_ids, released)
                 cursor = await conn.execute(_RESERVE, params, prepare=True)
-                count, names, row = await cursor.fetchone() or (0, "", None)
+                rows = await cursor.fetchall()
         except psycopg.Error as exc:
             self.ledger._fail(exc)
-        if row is None:
-            return self.cap.describe(count, (names or "").split(","))
-        self.reserved[phone] = row
-        return None
+        refused = {}
+        for phone, count, names, row in rows:
+            if row is None:
+                refused[phone] = self.cap.describe(count, (names or "").split(","))
+            else:
+                self.reserved[phone] = row
+        return refused
 
     def flush(self) -> None:
         if self._task is None or self._task.done():
@@ -303,6 +317,7 @@ class PostgresSending(Outcomes):
         try:
             if self._task is not None:
                 await self._task
+            self.release_unsent()
             await self._flush()
         finally:
             if self._conn is not None:

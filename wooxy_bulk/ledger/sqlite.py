@@ -44,9 +44,13 @@ _OVER_CAP = """
 SELECT phone, count(*), group_concat(DISTINCT campaign) FROM sends
 WHERE scope = ? AND sent_at >= ? GROUP BY phone HAVING count(*) >= ?
 """
-_PRIOR = """
-SELECT count(*), group_concat(DISTINCT campaign) FROM sends
-WHERE scope = ? AND phone = ? AND sent_at >= ?
+# One statement each for a batch of reservations (inside one BEGIN IMMEDIATE transaction).
+_PRIOR_MANY = """
+SELECT phone, count(*), group_concat(DISTINCT campaign) FROM sends
+WHERE scope = ? AND sent_at >= ? AND phone IN ({}) GROUP BY phone
+"""
+_RESERVE = """
+INSERT INTO sends (scope, phone, campaign, state, sent_at, sms_id) VALUES {} RETURNING id, phone
 """
 _INSERT = "INSERT OR IGNORE INTO sends (scope, phone, campaign, state, sent_at, sms_id)"
 _INSERT_SEND = f"{_INSERT} VALUES (?, ?, ?, ?, ?, ?)"
@@ -177,22 +181,28 @@ class SqliteSending(Outcomes):
         super().__init__(scope, campaign, cap, clock, time.monotonic)
         self.ledger, self.db = ledger, ledger.db
 
-    async def reserve(self, phone: str) -> str | None:
-        if self.cap is None:
-            return None
+    async def reserve(self, phones: Sequence[str]) -> dict[str, str]:
+        if self.cap is None or not phones:
+            return {}
         now = self.clock()
+        marks = ", ".join("?" * len(phones))
         with self.ledger._transaction():
             self._write()
-            count, names = self.db.execute(
-                _PRIOR, (self.scope, phone, iso(self.cap.since(now)))
-            ).fetchone()
-            if count >= self.cap.messages:
-                return self.cap.describe(count, (names or "").split(","))
-            cursor = self.db.execute(
-                _INSERT_SEND, (self.scope, phone, self.campaign, "pending", iso(now), "")
-            )
-            self.reserved[phone] = cursor.lastrowid or 0
-        return None
+            prior = self.db.execute(
+                _PRIOR_MANY.format(marks), (self.scope, iso(self.cap.since(now)), *phones)
+            ).fetchall()
+            refused = {
+                phone: self.cap.describe(n, (names or "").split(","))
+                for phone, n, names in prior
+                if n >= self.cap.messages
+            }
+            wanted = [p for p in phones if p not in refused]
+            if wanted:
+                values = ", ".join("(?, ?, ?, 'pending', ?, '')" for _ in wanted)
+                params = [v for p in wanted for v in (self.scope, p, self.campaign, iso(now))]
+                rows = self.db.execute(_RESERVE.format(values), params).fetchall()
+                self.reserved.update((phone, row) for row, phone in rows)
+        return refused
 
     def flush(self) -> None:
         if self.noted:
@@ -202,9 +212,13 @@ class SqliteSending(Outcomes):
     def _write(self) -> None:
         inserts, updates, deletes = self.take()
         db = self.db
-        db.executemany(_INSERT_SEND, [(*i[:4], iso(i[4]), i[5]) for i in inserts])
-        db.executemany("UPDATE sends SET state = ?, sms_id = ? WHERE id = ?", updates)
-        db.executemany("DELETE FROM sends WHERE id = ?", [(i,) for i in deletes])
+        if inserts:
+            db.executemany(_INSERT_SEND, [(*i[:4], iso(i[4]), i[5]) for i in inserts])
+        if updates:
+            db.executemany("UPDATE sends SET state = ?, sms_id = ? WHERE id = ?", updates)
+        if deletes:
+            db.executemany("DELETE FROM sends WHERE id = ?", [(i,) for i in deletes])
 
     async def aclose(self) -> None:
+        self.release_unsent()
         self.flush()

@@ -2,7 +2,7 @@
 
 ``POST /v3/sms/info`` and ``POST /v3/account/info`` (delivery.py) share steps 1-4 below
 with the send method (one concurrency limit for the account, whatever the method), then check
-their own body and answer.
+their own body; ``fail_rate`` then answers them 500 "Internal server error" too.
 
 ``POST /v3/sms/send`` checks, in this order, answering with the first problem found:
 
@@ -266,7 +266,10 @@ def _api_url(sock: socket.socket) -> str:
 
 
 def _server(
-    app: Starlette, on_ready: Callable[[], None], log_config: dict[str, Any] | None
+    app: Starlette,
+    on_ready: Callable[[], None],
+    log_config: dict[str, Any] | None,
+    keep_alive_s: float = 5,
 ) -> _Server:
     config = uvicorn.Config(
         app,
@@ -278,6 +281,7 @@ def _server(
         log_level="warning",
         log_config=log_config,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=keep_alive_s,  # an idle connection is closed after this (uvicorn's 5)
     )
     return _Server(config, on_ready)
 
@@ -287,13 +291,17 @@ def running_sandbox(
     config: SandboxConfig = SandboxConfig(),  # noqa: B008 - frozen, safe to share
     host: str = "127.0.0.1",
     port: int = 0,
+    keep_alive_s: float = 5,
 ) -> Iterator[RunningSandbox]:
-    """Serve a sandbox from a background thread; ready on entry, shut down on exit."""
+    """Serve a sandbox from a background thread; ready on entry, shut down on exit.
+
+    `keep_alive_s`: how long an idle connection stays open (tests shorten it to see a client
+    cope with connections the server closed)."""
     sock = _bind(host, port)
     url = _api_url(sock)
     app = create_app(config)
     ready = threading.Event()
-    server = _server(app, ready.set, log_config=None)
+    server = _server(app, ready.set, log_config=None, keep_alive_s=keep_alive_s)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="wooxy-sandbox", daemon=True
     )
