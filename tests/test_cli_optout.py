@@ -257,3 +257,44 @@ def test_a_killed_runs_slots_are_released(tmp_path: Path, postgres_url: str) -> 
     # 200 messages at 40 ms over 10 slots take ~0.8 s; with slots lost, they would take far
     # longer (or never end).
     assert elapsed < 30
+
+
+def test_status_takes_its_slots_from_a_postgresql_ledger(tmp_path: Path, postgres_url: str) -> None:
+    """`status` on a campaign whose ledger is PostgreSQL asks through the database's slots:
+    with another run holding all ten, it waits; once they are free it finishes."""
+    import asyncio
+
+    from wooxy_bulk.ledger import request_slots
+    from wooxy_bulk.scope import origin
+
+    env = {**cli_env(), "WOOXY_LEDGER": postgres_url}
+    campaign = write_campaign(tmp_path, "told", numbers(5))
+    with running_sandbox(SandboxConfig(tokens=("sandbox",), delivery_delay_s=0)) as box:
+        env["WOOXY_API_URL"] = box.url
+        done = run_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
+        assert done.returncode == 0, done.stderr
+
+        async def hold_all_then_status() -> tuple[bool, int]:
+            slots = request_slots(postgres_url, "sandbox", origin(box.url))
+            held = [await slots.acquire() for _ in range(10)]
+            proc = await asyncio.create_subprocess_exec(
+                *start_args("status", campaign), env=machine(env, 9)
+            )
+            await asyncio.sleep(2)
+            waited = proc.returncode is None
+            for index in held:
+                await slots.release(index)
+            code = await asyncio.wait_for(proc.wait(), 60)
+            await slots.aclose()
+            return waited, code
+
+        waited, code = asyncio.run(hold_all_then_status())
+    assert waited and code == 0
+    rows = result_rows(tmp_path / "told-results.csv")
+    assert {r["delivery"] for r in rows.values()} == {"delivered"}
+
+
+def start_args(*args: str | Path) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "wooxy_bulk", *map(str, args)]

@@ -245,3 +245,24 @@ def test_a_reservation_waits_for_one_in_progress(location: str | Path) -> None:
     second.join(timeout=30)
     assert found == [{A: "frequency cap: 1 message in the last 24 hours (at most 1), from other"}]
     other.close()
+
+
+def test_reconcile_adds_the_journals_sent_messages_once(tmp_path: Path) -> None:
+    """Sent messages the journal has and the ledger lacks (a run killed before its last
+    outcomes reached the ledger) are added on the next run, and only once."""
+    from wooxy_bulk.journal import Journal, JState
+    from wooxy_bulk.ledger.check import reconcile
+
+    with Journal(tmp_path / "j.sqlite", "scope") as journal:
+        for i, phone in enumerate([A, B, C]):
+            journal.begin(phone, i + 2, "hi")
+            state = JState.SENT if phone != C else JState.FAILED
+            journal.finish(phone, state, sms_id=f"{i:024x}" if phone != C else "")
+        journal.commit()
+        entries = journal.entries()
+    ledger = open_ledger(tmp_path / "ledger.sqlite")
+    reconcile(ledger, "scope", "spring", entries)
+    reconcile(ledger, "scope", "spring", entries)
+    assert ledger.count("scope", "spring") == 2
+    assert ledger.over_cap("scope", Cap(1, 24), datetime.now(UTC)).keys() == {A, B}
+    ledger.close()

@@ -35,7 +35,7 @@ from .delivery import (
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
 from .https import LOOPBACK, open_post
 from .journal import Journal
-from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, utc_now
+from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, request_slots, utc_now
 from .ledger.check import reconcile, suppress
 from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
@@ -458,7 +458,7 @@ def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) 
             click.echo(results_line(campaign.results_path))
             return ExitStatus.OK
         if options.test_to is not None:
-            return _test_send(campaign, plan, options, api_url, token, ledger)
+            return _test_send(campaign, plan, options, api_url, token)
         if not (options.sandbox or options.no_dry_run_check):
             dryrun.check(campaign)
         return _send(campaign, plan, options, api_url, token, ledger, windows, timing)
@@ -570,7 +570,7 @@ def _send(
                         campaign,
                         rows,
                         journal,
-                        (ledger, sending),
+                        sending,
                         url,
                         token,
                         progress,
@@ -602,12 +602,12 @@ def _read_account(campaign: Campaign, url: str, token: str) -> tuple[Account | N
     """
 
     async def read() -> Account:
-        slots = LocalSlots.for_account(token, url)
+        slots = _slots(campaign, token, url)
         try:
             async with _api(campaign, url, token) as api, slots.slot():
                 return await read_account(api)
         finally:
-            slots.close()
+            await _close_slots(slots)
 
     try:
         account = run_event_loop(read())
@@ -631,7 +631,7 @@ def _rehearsal_check(
 
 
 def _test_send(
-    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str, ledger: Ledger
+    campaign: Campaign, plan: Plan, options: RunOptions, api_url: str, token: str
 ) -> ExitStatus:
     number = testsend.recipient(campaign, options.test_to or "")
     rows = testsend.rows_for(plan, number, options.test_count)
@@ -646,9 +646,7 @@ def _test_send(
 
     with _endpoint(options, api_url) as (url, scope):
         click.echo(f"Sending {len(rows)} test message(s) to {number} through {url}")
-        report = run_event_loop(
-            _send_async(campaign, rows, journal, (ledger, None), url, token, shown)
-        )
+        report = run_event_loop(_send_async(campaign, rows, journal, None, url, token, shown))
     if report.end is End.STOPPED:
         click.echo(f"Stopped: {report.reason}", err=True)
         return ExitStatus.STOPPED
@@ -687,7 +685,7 @@ async def _send_async(
     campaign: Campaign,
     rows: list[PlanRow],
     journal: Journal | Callable[[int], Journal],
-    ledgers: tuple[Ledger, SendLedger | None],
+    sending: SendLedger | None,
     url: str,
     token: str,
     progress: Callable[[PlanRow], None],
@@ -697,13 +695,11 @@ async def _send_async(
     timing: Timing | None = None,
 ) -> SendReport:
     """Send `rows` with the campaign's client and policy; a journal factory makes a test send.
-    The ledger gives the account's request slots (PostgreSQL: across machines; else this
-    machine's); its send side (none for a test send) reserves and records each message."""
-    ledger, sending = ledgers
+    The ledger's send side (none for a test send) reserves and records each message."""
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
-    slots: Slots = ledger.request_slots(token, origin(url)) or LocalSlots.for_account(token, url)
+    slots = _slots(campaign, token, url)
     try:
         async with (
             _stop_on_signals() as stop,
@@ -756,12 +752,23 @@ async def _send_async(
                 on_wait=waiting,
             )
     finally:
-        if isinstance(slots, PostgresSlots):
-            await slots.aclose()  # the database lets every slot of the connection go
-        else:
-            slots.close()
+        await _close_slots(slots)
         if sending is not None:
             await sending.aclose()  # the outcomes noted last
+
+
+def _slots(campaign: Campaign, token: str, url: str) -> Slots:
+    """The account's request slots: in the database of a PostgreSQL ledger (every machine of
+    the team shares them), else this machine's lock files."""
+    location = choose(None, campaign.ledger_location)
+    return request_slots(location, token, origin(url)) or LocalSlots.for_account(token, url)
+
+
+async def _close_slots(slots: Slots) -> None:
+    if isinstance(slots, PostgresSlots):
+        await slots.aclose()  # the database lets every slot of the connection go
+    else:
+        slots.close()  # type: ignore[attr-defined]
 
 
 def _conclusion(plan: Plan, report: SendReport) -> ExitStatus:
@@ -840,7 +847,7 @@ def _check_statuses(
     )
 
     async def check() -> CheckReport:
-        slots = LocalSlots.for_account(token, url)
+        slots = _slots(campaign, token, url)
         try:
             async with _stop_on_signals() as stop, _api(campaign, url, token) as api:
                 return await check_deliveries(
@@ -854,7 +861,7 @@ def _check_statuses(
                     on_round=on_round,
                 )
         finally:
-            slots.close()
+            await _close_slots(slots)
 
     try:
         return run_event_loop(check())

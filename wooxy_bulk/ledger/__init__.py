@@ -52,6 +52,18 @@ class Cap:
     def since(self, now: datetime) -> datetime:
         return now - timedelta(hours=self.hours)
 
+    def describe_all(self, rows: Iterable[tuple[str, int, str]]) -> dict[str, str]:
+        """The error of each (phone, count, comma-separated campaigns) row of a bulk query;
+        the few distinct texts are made once each."""
+        texts: dict[tuple[int, str], str] = {}
+        found = {}
+        for phone, count, names in rows:
+            text = texts.get((count, names))
+            if text is None:
+                text = texts[count, names] = self.describe(count, (names or "").split(","))
+            found[phone] = text
+        return found
+
     def describe(self, count: int, campaigns: Iterable[str]) -> str:
         """A suppressed row's error: how many messages, and from which campaigns."""
         names = ", ".join(sorted(set(campaigns))) or "?"
@@ -104,10 +116,6 @@ class Ledger(Protocol):
         self, scope: str, campaign: str, cap: Cap | None, clock: Clock
     ) -> SendLedger: ...
 
-    def request_slots(self, key: str, origin: str) -> Any:
-        """The account's request slots across machines (PostgreSQL), or None where the
-        machine's own apply (SQLite)."""
-
     def close(self) -> None: ...
 
 
@@ -141,6 +149,20 @@ def open_ledger(location: str | Path) -> Ledger:
     from .sqlite import SqliteLedger
 
     return SqliteLedger(Path(location))
+
+
+def request_slots(location: str | Path, key: str, origin: str) -> Any:
+    """The account's request slots in a PostgreSQL ledger's database, shared by every machine
+    (a PostgresSlots), or None for a SQLite ledger: the machine's own slots (slots.py) apply."""
+    if not is_url(location):
+        return None
+    from .pgslots import PostgresSlots, account_id
+    from .postgres import Secrets
+
+    secrets = Secrets(str(location))
+    return PostgresSlots(
+        str(location), account_id(key, origin), secrets.scrub, where=secrets.location
+    )
 
 
 def optout_error(entry: OptOut) -> str:

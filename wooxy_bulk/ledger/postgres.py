@@ -23,7 +23,6 @@ from psycopg import conninfo as _conninfo
 from ..errors import InputError
 from . import Cap, Clock, OptOut, SendLedger
 from .common import LedgerError, Outcomes
-from .pgslots import PostgresSlots, account_id
 
 SCHEMA_VERSION = 1
 CONNECT_TIMEOUT_S = 10
@@ -205,7 +204,7 @@ class PostgresLedger:
     def over_cap(self, scope: str, cap: Cap, now: datetime) -> dict[str, str]:
         try:
             rows = self.db.execute(_OVER_CAP, (scope, cap.since(now), cap.messages))
-            return {phone: cap.describe(n, names.split(",")) for phone, n, names in rows}
+            return cap.describe_all(rows)
         except psycopg.Error as exc:
             self._fail(exc)
 
@@ -225,12 +224,6 @@ class PostgresLedger:
 
     def for_sending(self, scope: str, campaign: str, cap: Cap | None, clock: Clock) -> SendLedger:
         return PostgresSending(self, scope, campaign, cap, clock)
-
-    def request_slots(self, key: str, origin: str) -> PostgresSlots:
-        """The account's 10 request slots, shared through this database by every machine."""
-        return PostgresSlots(
-            self.url, account_id(key, origin), self.secrets.scrub, where=self.location
-        )
 
     def close(self) -> None:
         self.db.close()

@@ -122,7 +122,7 @@ class SqliteLedger:
 
     def over_cap(self, scope: str, cap: Cap, now: datetime) -> dict[str, str]:
         rows = self.db.execute(_OVER_CAP, (scope, iso(cap.since(now)), cap.messages))
-        return {phone: cap.describe(n, names.split(",")) for phone, n, names in rows}
+        return cap.describe_all(rows)
 
     def record(self, scope: str, campaign: str, sends: Sequence[tuple[str, str, datetime]]) -> None:
         params = [(scope, p, campaign, "sent", iso(at), sms_id) for p, sms_id, at in sends]
@@ -138,10 +138,6 @@ class SqliteLedger:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self)
-
-    def request_slots(self, key: str, origin: str) -> None:
-        """None: a SQLite ledger is one machine's, whose lock-file slots (slots.py) apply."""
-        return None
 
     def close(self) -> None:
         self.db.close()
