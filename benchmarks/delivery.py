@@ -18,7 +18,7 @@ from pathlib import Path
 from wooxy_bulk.api import Api
 from wooxy_bulk.delivery import MAX_IDS, check_deliveries, recorder, sent_words
 from wooxy_bulk.https import open_post
-from wooxy_bulk.journal import Journal, JState
+from wooxy_bulk.journal import Journal
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sender import SendPolicy, run_event_loop
 from wooxy_bulk.slots import LocalSlots
@@ -47,10 +47,8 @@ def sent_rows(count: int, journal: Journal) -> list[PlanRow]:
     rows = []
     for i in range(count):
         phone, sms_id = f"+4474{i:08d}", f"{0x5D91513FD132D5F462796870 + i:024x}"
-        journal.begin(phone, i + 2, "Hi")
-        journal.finish(phone, JState.SENT, sms_id=sms_id)
         rows.append(PlanRow(i + 2, (phone,), Status.SENT, phone=phone, text="Hi", sms_id=sms_id))
-    journal.commit()
+    journal.record_sent((r.phone, r.row, r.sms_id, r.text) for r in rows)
     return rows
 
 

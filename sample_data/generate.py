@@ -62,6 +62,9 @@ def main() -> None:
     sheet.append(HEADER)
     for row in ROWS:
         sheet.append(row or [])
+    for (cell,) in sheet.iter_rows(min_col=2, max_col=2):
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"  # typed as text, as a CRM export leaves it: not a live formula
     notes = workbook.create_sheet("Notes")
     notes.append(["Exported from the CRM for the spring sale."])
     workbook.save(HERE / "contacts.xlsx")

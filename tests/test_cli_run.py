@@ -56,12 +56,18 @@ def wait_for(condition: object, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-def signal_mid_run(campaign: Path, box: RunningSandbox, signum: int) -> subprocess.Popen:
-    """Start a send to `box` and hit it with `signum` once 40 messages have been accepted."""
-    proc = start_cli(
-        "run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=cli_env(api_url=box.url)
-    )
-    wait_for(lambda: len(box.state.messages) >= 40)
+def signal_mid_run(
+    campaign: Path,
+    box: RunningSandbox,
+    signum: int,
+    *,
+    env: dict[str, str] | None = None,
+    after: int = 40,
+) -> subprocess.Popen:
+    """Start a send to `box` and hit it with `signum` once `after` messages have been accepted."""
+    env = env or cli_env(api_url=box.url)
+    proc = start_cli("run", campaign, "--yes", "--quiet", "--no-dry-run-check", env=env)
+    wait_for(lambda: len(box.state.messages) >= after)
     proc.send_signal(signum)
     return proc
 
@@ -81,7 +87,8 @@ def test_dry_run_of_the_sample_campaign(tmp_path: Path) -> None:
 
 
 def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
-    """`run --sandbox` sends every ready row to a sandbox of its own; sent rows carry sms_id."""
+    """`run --sandbox` sends every ready row to a sandbox of its own; sent rows carry sms_id in
+    the rehearsal's own results file."""
     out = tmp_path / "r.xlsx"
     done = run_cli(
         "run",
@@ -94,7 +101,8 @@ def test_sandbox_run_of_the_sample_campaign(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Done: 26 sent, 5 invalid, 2 duplicate, 1 suppressed" in done.stdout
-    sheet = openpyxl.load_workbook(out)["Results"]
+    assert not out.exists()  # a rehearsal writes a results file of its own
+    sheet = openpyxl.load_workbook(tmp_path / "r-sandbox.xlsx")["Results"]
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     sent = [r for r in rows[1:] if r[header.index("status")] == "sent"]
@@ -608,3 +616,39 @@ def test_a_stopped_process_reads_the_answers_that_came_meanwhile(
     assert proc.returncode == 0, err
     assert statuses(campaign.parent / "results.csv") == {"sent": 30}
     assert counts == Counter(numbers(30))
+
+
+def test_dry_run_names_the_sheet_and_the_encoding_read(tmp_path: Path) -> None:
+    """The dry run's Contacts line says which sheet (and which were passed over) or encoding."""
+    book = openpyxl.Workbook()
+    old = book.active
+    old.title = "Old list 2022"
+    old.append(["phone"])
+    old.sheet_state = "hidden"
+    book.create_sheet("Contacts").append(["phone"])
+    book["Contacts"].append(["+447911123456"])
+    book.save(tmp_path / "c.xlsx")
+    (tmp_path / "c.csv").write_bytes("phone,city\n+447911123456,Łódź\n".encode("cp1250"))
+    for contacts, line in (
+        (
+            "c.xlsx",
+            "Contacts:        c.xlsx, sheet 'Contacts' (not read: 'Old list 2022' (hidden))",
+        ),
+        ("c.csv", "Contacts:        c.csv, encoding Windows-1250"),
+    ):
+        campaign = tmp_path / "campaign.yaml"
+        campaign.write_text(
+            f"name: t\ncontacts: {contacts}\nmessage: {{text: Hi}}\ndomain: shop.example.com\n"
+            "results: r.csv\n",
+            encoding="utf-8",
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "wooxy_bulk", "run", "campaign.yaml", "--dry-run"],
+            cwd=tmp_path,
+            env=cli_env(key=None),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert line in proc.stdout.splitlines()

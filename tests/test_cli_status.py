@@ -17,6 +17,8 @@ import openpyxl
 import pytest
 from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
 
+from wooxy_bulk.journal import SCHEMA_VERSION
+from wooxy_bulk.results import sandbox_results
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 
 VERSION_1 = Path(__file__).parent / "data" / "journal-v1.sqlite"
@@ -71,7 +73,7 @@ def test_sandbox_rehearsal_ends_with_a_status_check(
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Account:     sandbox, balance 1000000.00\n")
     assert "Delivery of 12 sent: 12 delivered" in done.stdout
-    rows = rows_of(campaign.parent / results)
+    rows = rows_of(sandbox_results(campaign.parent / results))  # a rehearsal's own sheet
     assert list(rows[0])[-3:] == ["text", "delivery", "delivery_checked_at"]
     sent = [r for r in rows if r["status"] == "sent"]
     assert len(sent) == 12 and {r["delivery"] for r in sent} == {"delivered"}
@@ -209,7 +211,7 @@ def test_status_upgrades_a_journal_from_before_delivery_status(make_campaign: Ma
     assert [(r["status"], r["delivery"]) for r in rows] == [("sent", "not_found"), ("failed", "")]
     db = sqlite3.connect(journal)
     try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         db.close()
 
@@ -229,7 +231,7 @@ def test_send_shows_the_account_first_and_an_account_error_sends_nothing(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "Account:     sandbox, balance 0.50"
     assert refused.returncode == 0  # nothing left to send: the account is not even read
-    campaign = make_campaign(6)
+    campaign = make_campaign(6, results="other.csv")  # another sandbox: a sheet of its own
     with running_sandbox() as box:
         refused = run_cli(
             "run", campaign, *SEND, env=cli_env(api_url=box.url, key="sandbox-nodata")
@@ -276,3 +278,21 @@ def test_sigint_during_status_keeps_what_was_fetched_and_a_rerun_finishes(
     assert 100 <= first["delivered"] < 600 and first["delivered"] % 100 == 0
     assert done.returncode == 0, done.stderr
     assert asked_after - asked_before == 600 - first["delivered"]
+
+
+def test_an_estimate_over_the_balance_stops_before_sending(make_campaign: MakeCampaign) -> None:
+    """With prices, a run whose estimate exceeds the account's balance is exit 3, nothing sent,
+    and says how many messages the balance covers."""
+    campaign = make_campaign(10, prices={"default": 0.05})
+    with running_sandbox(SandboxConfig(balance=4)) as box:  # 4 messages × 0.05 = 0.20
+        done = run_cli("run", campaign, *SEND, env=cli_env(api_url=box.url))
+        assert box.state.stats()["methods"]["sms/send"] == 0
+        assert done.returncode == 3, done.stderr
+        assert done.stdout.splitlines()[0] == "Account:     sandbox, balance 0.20"
+        assert (
+            "the estimated cost 0.50 exceeds the account's balance 0.20: it covers the first 4"
+            " of 10 messages; send those with --limit 4, or top up the balance" in done.stderr
+        )
+        done = run_cli("run", campaign, *SEND, "--limit", "4", env=cli_env(api_url=box.url))
+        assert done.returncode == 0, done.stderr
+        assert len(box.state.messages) == 4

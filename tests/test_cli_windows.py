@@ -161,7 +161,9 @@ def test_country_rules_apply_without_a_window_and_can_be_turned_off(tmp_path: Pa
     assert rows["Paris"]["error"] == opens("Mon 08:00 Europe/Paris")
     assert rows["London"]["status"] == rows["Tokyo"]["status"] == "sent"
     assert "Done: 6 sent, 3 not_sent" in done.output  # Paris, São Paulo, Los Angeles (05:00)
-    campaign = world_campaign(tmp_path, send_window=None, country_rules=False, name="off")
+    campaign = world_campaign(
+        tmp_path, send_window=None, country_rules=False, name="off", results="off.csv"
+    )
     done = invoke("run", campaign, "--sandbox", "--quiet", clock=sunday)
     assert "Done: 9 sent" in done.output
 

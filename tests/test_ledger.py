@@ -253,12 +253,15 @@ def test_reconcile_adds_the_journals_sent_messages_once(tmp_path: Path) -> None:
     from wooxy_bulk.journal import Journal, JState
     from wooxy_bulk.ledger.check import reconcile
 
-    with Journal(tmp_path / "j.sqlite", "scope") as journal:
+    async def fill(journal: Journal) -> None:
         for i, phone in enumerate([A, B, C]):
-            journal.begin(phone, i + 2, "hi")
+            await journal.begin(phone, i + 2, "hi")
             state = JState.SENT if phone != C else JState.FAILED
             journal.finish(phone, state, sms_id=f"{i:024x}" if phone != C else "")
-        journal.commit()
+        await journal.flush()
+
+    with Journal(tmp_path / "j.sqlite", "scope") as journal:
+        asyncio.run(fill(journal))
         entries = journal.entries()
     ledger = open_ledger(tmp_path / "ledger.sqlite")
     reconcile(ledger, "scope", "spring", entries)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +25,12 @@ from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.sender import End, SendPolicy, SendReport, select, send_rows
 from wooxy_bulk.slots import LocalSlots
+
+
+def clock() -> datetime:
+    """The journal's clock in these tests: a fixed time, never the machine's."""
+    return datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
 
 FAST = SendPolicy(backoff_base_s=0.001, backoff_cap_s=0.01)
 
@@ -56,7 +68,7 @@ def sent_numbers(box: object) -> Counter[str]:
 
 @pytest.fixture
 def journal(tmp_path: Path) -> Journal:
-    with Journal(tmp_path / "journal.sqlite", "test") as j:
+    with Journal(tmp_path / "journal.sqlite", "test", clock=clock) as j:
         yield j
 
 
@@ -325,26 +337,119 @@ class PatternClient:
         return self.ANSWERS.get(phone[-1], Answer(Outcome.SENT, sms_id=f"id-{phone}"))
 
 
-def test_no_outcome_is_left_uncommitted_while_the_sender_waits(journal: Journal) -> None:
-    """Between any two steps of the event loop the journal holds nothing uncommitted, through
-    sends, retries with backoff and failures, and every outcome is committed when send_rows ends."""
-    rows = rows_for(numbers(60))
+class SnapshotJournal(Journal):
+    """A journal whose commits are observable: after each one, a copy of its files as committed
+    (synced: synchronous=FULL) is what a power cut at that moment would leave."""
+
+    def __init__(self, path: Path, snapshot: Path) -> None:
+        self.snapshot, self.commits = snapshot, 0
+        self.copying = threading.Lock()  # a snapshot is read whole, never while it is made
+        snapshot.mkdir()
+        super().__init__(path, "test", clock=clock)
+        self._keep()  # the new file, as made on opening
+
+    def _write(self, batch: list) -> list[int]:  # in the journal's thread, which owns the files
+        counts = super()._write(batch)
+        self.commits += 1
+        self._keep()
+        return counts
+
+    def _keep(self) -> None:
+        with self.copying:
+            self._copy(self.path, self.snapshot / self.path.name)
+
+    def durable_state(self, phone: str) -> str | None:
+        """The number's state in the journal as of its last commit."""
+        copy = self.snapshot / "copy.sqlite"
+        with self.copying:
+            self._copy(self.snapshot / self.path.name, copy)
+        db = sqlite3.connect(copy)
+        try:
+            row = db.execute("SELECT state FROM messages WHERE phone = ?", (phone,)).fetchone()
+        finally:
+            db.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        return row[0] if row else None
+
+    @staticmethod
+    def _copy(source: Path, target: Path) -> None:
+        """A journal's file and its WAL."""
+        for suffix in ("", "-wal"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+
+
+class DurabilityCheckingClient(PatternClient):
+    """Posts only a message whose in-flight record is durable, else records the breach."""
+
+    def __init__(self, journal: SnapshotJournal) -> None:
+        self.journal, self.breaches, self.posts = journal, [], 0
+
+    async def send(self, phone: str, text: str) -> Answer:
+        self.posts += 1
+        if self.journal.durable_state(phone) != "in_flight":
+            self.breaches.append(phone)
+        return await super().send(phone, text)
+
+
+def test_no_request_goes_out_before_its_in_flight_record_is_durable(tmp_path: Path) -> None:
+    """At every post, through retries and failures, the journal as last committed (what a power
+    cut leaves) already has the message in flight; records begun together share a commit."""
+    journal = SnapshotJournal(tmp_path / "journal.sqlite", tmp_path / "synced")
+    client = DurabilityCheckingClient(journal)
     policy = SendPolicy(max_attempts=2, backoff_base_s=0.002, max_failures_in_a_row=1000)
-    seen: list[bool] = []
+    with journal:
+        report = asyncio.run(send_rows(rows_for(numbers(60)), client, journal, policy))  # type: ignore[arg-type]
+        states = Counter(e.state for e in journal.entries().values())
+    assert client.posts == 66 and client.breaches == []  # the 6 numbers ending in 1 twice
+    assert (report.sent, report.failed, report.unknown) == (42, 12, 6)
+    assert states == {JState.SENT: 42, JState.FAILED: 12, JState.UNKNOWN: 6}
+    assert journal.commits < 66 + 60  # several records share one commit
+
+
+def test_commits_sync_the_disk() -> None:
+    """The journal's connection syncs every commit (synchronous=FULL, WAL)."""
+    with Journal(Path(tempfile.mkdtemp()) / "j.sqlite", "test", clock=clock) as journal:
+        modes = journal._call(
+            lambda: [
+                journal._db.execute(f"PRAGMA {p}").fetchone()[0]
+                for p in ("synchronous", "journal_mode")
+            ]  # type: ignore[union-attr]
+        )
+    assert modes == [2, "wal"]
+
+
+class SlowDiskJournal(Journal):
+    """A journal on a disk that takes 30 ms a commit."""
+
+    def _write(self, batch: list) -> list[int]:
+        time.sleep(0.03)
+        return super()._write(batch)
+
+
+def test_a_slow_disk_never_stalls_the_event_loop(tmp_path: Path) -> None:
+    """While commits take 30 ms each, the event loop keeps turning (every ~1 ms tick comes) and
+    the workers' records share commits."""
+    journal = SlowDiskJournal(tmp_path / "journal.sqlite", "test", clock=clock)
+    gaps: list[float] = []
 
     async def main() -> SendReport:
-        sending = asyncio.create_task(send_rows(rows, PatternClient(), journal, policy))  # type: ignore[arg-type]
+        sending = asyncio.create_task(
+            send_rows(rows_for(numbers(50)), PatternClient(), journal, FAST)
+        )  # type: ignore[arg-type]
+        last = time.monotonic()
         while not sending.done():
-            seen.append(journal.uncommitted)
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.001)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
         return sending.result()
 
-    report = asyncio.run(main())
-    assert len(seen) > 100 and not any(seen)
-    assert not journal.uncommitted
-    assert (report.sent, report.failed, report.unknown) == (42, 12, 6)
-    states = Counter(e.state for e in journal.entries().values())
-    assert states == {JState.SENT: 42, JState.FAILED: 12, JState.UNKNOWN: 6}
+    with journal:
+        report = asyncio.run(main())
+    assert report.sent + report.failed + report.unknown == 50
+    assert max(gaps) < 0.025
 
 
 def test_a_cancelled_send_commits_what_was_in_flight_as_unknown(journal: Journal) -> None:
@@ -363,7 +468,7 @@ def test_a_cancelled_send_commits_what_was_in_flight_as_unknown(journal: Journal
             await sending
 
     asyncio.run(main())
-    assert not journal.uncommitted
+    journal.sync()
     states = Counter(e.state for e in journal.entries().values())
     assert states[JState.IN_FLIGHT] == 0 and sum(states.values()) < 400
     interrupted = {r.phone for r in rows if r.error.startswith("interrupted")}

@@ -1,5 +1,16 @@
-"""`python -m wooxy_bulk` runs the CLI."""
+"""`python -m wooxy_bulk` and the `wooxy-bulk` command: the CLI, quiet if interrupted loading."""
 
-from .cli import main
+from __future__ import annotations
 
-main()
+
+def main() -> None:
+    from . import interrupts
+
+    interrupts.quiet_while_loading()
+    from .cli import main as cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    main()

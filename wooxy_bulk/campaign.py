@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from . import yamlfile
+from .contacts_text import check_codec
 from .errors import InputError, display_path, located
 from .ledger import DEFAULT_LEDGER, is_url
 from .textfile import read_text
@@ -123,6 +124,7 @@ class Campaign(_Strict):
     name: str
     contacts: Path
     sheet: str | int | None = None
+    contacts_encoding: str | None = None
     phone_column: str = "phone"
     country_column: str | None = None
     default_region: str | None = None
@@ -159,6 +161,14 @@ class Campaign(_Strict):
         if value is None or isinstance(value, str) or (type(value) is int and value >= 0):
             return value
         raise ValueError("give a sheet name or a 0-based sheet index (0 is the first sheet)")
+
+    @field_validator("contacts_encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        problem = None if value is None else check_codec(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("domain")
     @classmethod

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import __version__, dryrun, scaffold, testsend
+from . import __version__, dryrun, interrupts, recovery, scaffold, testsend
 from . import optout as optouts
+from . import scope as scopes
 from .account import Account, AccountUnavailable, read_account
 from .api import Api, WooxyClient
 from .campaign import Campaign, load_campaign, with_results
@@ -33,15 +34,16 @@ from .delivery import (
     sent_words,
 )
 from .errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
+from .estimate import check_balance
 from .https import LOOPBACK, open_post
-from .journal import Journal
+from .journal import Entry, Journal, JState, UnreadableJournal
 from .ledger import Cap, Ledger, SendLedger, choose, open_ledger, request_slots, utc_now
 from .ledger.check import reconcile, suppress
 from .ledger.pgslots import PostgresSlots
 from .plan import Plan, PlanRow, Status, prepare
 from .progress import Progress, Tally, make_progress
 from .report import closing_summary, confirmation, delivery_line, dry_run_summary, results_line
-from .results import check_writable, write_results
+from .results import check_writable, sandbox_results, write_results
 from .sandbox import SandboxConfig, running_sandbox, serve
 from .schedule import (
     Clock,
@@ -62,6 +64,7 @@ from .sender import (
     select,
     send_rows,
     settled,
+    show_sent,
 )
 from .slots import LocalSlots, Slots
 from .windows import Opening, Windows, day_time
@@ -85,6 +88,8 @@ class RunOptions:
     retry_failed: bool
     resend_unknown: bool
     no_dry_run_check: bool = False
+    new_api_url: bool = False
+    journal_from_results: bool = False
     test_to: str | None = None
     test_count: int = 1
     wait: bool = False
@@ -120,6 +125,7 @@ def main() -> None:
 
     Start with a dry run: wooxy-bulk run CAMPAIGN.yaml --dry-run
     """
+    interrupts.raising()  # SIGTERM as Ctrl-C: each command stops cleanly
 
 
 @main.command()
@@ -156,6 +162,16 @@ def main() -> None:
     help="Send without a dry run of the same plan first.",
 )
 @click.option(
+    "--new-api-url",
+    is_flag=True,
+    help="The API URL is another service than the one the journal has sends through.",
+)
+@click.option(
+    "--journal-from-results",
+    is_flag=True,
+    help="Rebuild a lost journal from the results sheet's sent rows and their sms_ids.",
+)
+@click.option(
     "--wait",
     is_flag=True,
     help="Keep running until every row is sent: sleep while all send windows are closed.",
@@ -170,8 +186,8 @@ def run(
         status = _run(campaign_file, results, options, _timing(ctx.obj))
     except WooxyBulkError as exc:
         _fail(str(exc), exc.exit_status)
-    except KeyboardInterrupt:
-        _fail("interrupted before anything was sent", ExitStatus.INTERRUPTED)
+    except KeyboardInterrupt:  # before sending began: _send handles it from then on
+        _fail("interrupted; nothing was sent", ExitStatus.INTERRUPTED)
     sys.exit(status)
 
 
@@ -439,15 +455,18 @@ def _run(path: Path, results: Path | None, options: RunOptions, timing: Timing) 
     campaign = load_campaign(path)
     if results is not None:
         campaign = with_results(campaign, results)
+    if options.sandbox:  # a rehearsal never writes over the real sms_ids
+        campaign = campaign.model_copy(update={"results": sandbox_results(campaign.results_path)})
     token = SANDBOX_TOKEN if options.dry_run or options.sandbox else _api_key()
-    api_url = "" if options.dry_run or options.sandbox else _api_url(campaign)
+    api_url = "" if options.sandbox else _api_url(campaign)
     plan = prepare(campaign)
     windows = attach_windows(campaign, plan)
     if options.test_to is None:
         check_writable(campaign.results_path, len(plan.rows))
     with _ledger(choose(None, campaign.ledger_location)) as ledger:
         if options.dry_run:
-            scope = _dry_run_scope(campaign)
+            scope = scopes.SANDBOX if options.sandbox else scopes.scope(api_url)
+            _show_what_was_sent(campaign, plan, scope, options)
             suppress(plan.with_status(Status.READY), ledger, scope, *_cap(campaign))
             held = hold_closed(plan.rows, windows, timing.clock()) if windows else []
             click.echo(dry_run_summary(plan, prices=campaign.prices))
@@ -476,11 +495,6 @@ def _ledger(location: str | Path) -> Iterator[Ledger]:
 def _cap(campaign: Campaign) -> tuple[Cap | None, datetime]:
     cap = campaign.frequency_cap
     return (Cap(cap.messages, cap.hours) if cap else None), utc_now()
-
-
-def _dry_run_scope(campaign: Campaign) -> str:
-    """The journal scope a real send would use: the frequency cap counts its messages."""
-    return (os.environ.get(API_URL_VARIABLE, "").strip() or campaign.api.url).rstrip("/").lower()
 
 
 def _api_key() -> str:
@@ -518,6 +532,55 @@ def _api_url(campaign: Campaign) -> str:
     return url
 
 
+def _show_what_was_sent(campaign: Campaign, plan: Plan, scope: str, options: RunOptions) -> None:
+    """The dry run's rows sent before: `sent` with their sms_id, as the journal has them."""
+    if not campaign.journal_path.exists() and not options.journal_from_results:
+        entries: dict[str, Entry] = {}
+        missing = recovery.sent_rows(campaign.results_path)
+        if missing:
+            raise recovery.lost_journal(
+                campaign.results_path, campaign.journal_path, len(missing), 0
+            )
+    else:
+        with _open_journal(campaign, scope, options) as journal:
+            entries = _remembered(journal, campaign, options)
+    show_sent(plan.rows, entries)
+
+
+def _open_journal(campaign: Campaign, scope: str, options: RunOptions) -> Journal:
+    """The campaign's journal; with --journal-from-results, an unreadable one is set aside."""
+    try:
+        return Journal(campaign.journal_path, scope)
+    except UnreadableJournal:
+        if not options.journal_from_results:
+            raise
+    aside = campaign.journal_path.with_name(campaign.journal_path.name + ".unreadable")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{campaign.journal_path}{suffix}")
+        if source.exists():
+            source.replace(f"{aside}{suffix}")
+    click.echo(f"Set the unreadable journal aside as {display_path(aside)}")
+    return Journal(campaign.journal_path, scope)
+
+
+def _remembered(journal: Journal, campaign: Campaign, options: RunOptions) -> dict[str, Entry]:
+    """The journal's entries, once checked against the results sheet (a lost journal) and the
+    other API URLs it has sent through."""
+    if not options.new_api_url:
+        recovery.check_api_url(journal.sent_elsewhere(), journal.scope)
+    entries = journal.entries()
+    results = campaign.results_path
+    missing = recovery.unjournaled(recovery.sent_rows(results), entries)
+    if not missing:
+        return entries
+    known = sum(e.state is JState.SENT for e in entries.values())
+    if not options.journal_from_results:
+        raise recovery.lost_journal(results, journal.path, len(missing), known)
+    count = journal.record_sent((r.phone, r.row, r.sms_id, r.text) for r in missing)
+    click.echo(f"Rebuilt the journal from {display_path(results)}: {count} messages sent before")
+    return journal.entries()
+
+
 def _send(
     campaign: Campaign,
     plan: Plan,
@@ -531,9 +594,9 @@ def _send(
     timing = timing or _timing(None)
     with (
         _endpoint(options, api_url) as (url, scope),
-        Journal(campaign.journal_path, scope) as journal,
+        _open_journal(campaign, scope, options) as journal,
     ):
-        entries = journal.entries()
+        entries = _remembered(journal, campaign, options)
         reconcile(ledger, scope, campaign.name, entries)
         cap, now = _cap(campaign)
         done = {
@@ -554,10 +617,12 @@ def _send(
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
         hold = make_hold(windows, timing.clock)
         if rows:
-            _account, account_line = _read_account(campaign, url, token)
+            account, account_line = _read_account(campaign, url, token)
             if options.yes or options.sandbox:
                 click.echo(account_line)
-            else:
+            if account is not None:  # with prices: an estimate over the balance sends nothing
+                check_balance(rows, campaign.prices, account.balance)
+            if not (options.yes or options.sandbox):
                 summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
                 held = sum(hold(row) is not None for row in rows) if hold else 0
                 _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
@@ -579,14 +644,18 @@ def _send(
                         timing=timing,
                     )
                 )
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # a second Ctrl-C
             report.end = End.INTERRUPTED
         finally:
-            _write(campaign, plan)
+            with interrupts.held() as interrupted:  # the results are written whole
+                _write(campaign, plan)
+                if interrupted():
+                    report.end = End.INTERRUPTED
         elapsed = time.monotonic() - started
         if options.sandbox and report.end is End.FINISHED and report.sent:
             _rehearsal_check(campaign, plan, journal, url, token, time.monotonic())
-    click.echo(closing_summary(plan, elapsed, report.sent, campaign.results_path))
+    sent_now = sum(r.status is Status.SENT for r in rows)  # counted whatever ended the run
+    click.echo(closing_summary(plan, elapsed, sent_now, campaign.results_path))
     if line := held_line(report.held, windows, timing.clock()):
         click.echo(line)
     if options.sandbox and report.sent:
@@ -663,12 +732,12 @@ def _endpoint(options: RunOptions, api_url: str) -> Iterator[tuple[str, str]]:
         yield api_url, _scope(api_url)
         return
     with running_sandbox(REHEARSAL) as box:
-        yield box.url, "sandbox"
+        yield box.url, scopes.SANDBOX
 
 
 def _scope(api_url: str) -> str:
     """The journal scope of sends to `api_url` (`run` and `status` agree on it)."""
-    return api_url.lower()
+    return scopes.scope(api_url)
 
 
 def _confirm(summary: str) -> None:
@@ -677,7 +746,11 @@ def _confirm(summary: str) -> None:
             "there is no terminal to confirm the send: add --yes to send without asking"
         )
     click.echo(summary)
-    if not click.confirm("Send now?", default=False):
+    try:
+        confirmed = click.confirm("Send now?", default=False)
+    except click.Abort:  # Ctrl-C (or the end of input) at the prompt
+        raise KeyboardInterrupt from None
+    if not confirmed:
         raise WooxyBulkError("not confirmed; nothing was sent")
 
 

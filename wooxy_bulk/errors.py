@@ -43,6 +43,12 @@ class ResultsError(WooxyBulkError):
     exit_status = ExitStatus.ROWS_FAILED
 
 
+class JournalError(WooxyBulkError):
+    """The journal cannot be written (a full disk…): the run stops before another request."""
+
+    exit_status = ExitStatus.STOPPED
+
+
 class RowError(Exception):
     """A problem with one contact row: the row becomes ``invalid`` and this text is its ``error``.
 

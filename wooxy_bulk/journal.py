@@ -1,41 +1,42 @@
 """The SQLite journal: every message's state, by E.164 number, so a re-run never sends twice.
 
-Durability: WAL with ``synchronous=NORMAL``. Every commit has reached the operating system
-before ``begin()``/``commit()`` return, so a crash or SIGKILL of this process at any moment
-loses nothing committed, which is what the SPEC demands. Only a power loss or OS crash could
-lose the last few commits (the file stays consistent). ``synchronous=FULL`` would close that gap
-with an fsync per commit: measured here ~0.5 ms per begin+finish against ~0.05 ms (3,900 against
-42,000 commits/s), far worse on slow disks, and all of it blocks the sender's event loop at ~450
-messages/s. NORMAL it is.
+The rule: ``await begin()`` returns once the message's in-flight record is on disk (synced, not
+only handed to the operating system), and only then does the sender post its request. So not
+even a power loss can lose the record of a request that went out. ``finish()`` queues the
+outcome; it is committed with the next group commit, which nothing waits for. A crash before that
+commit leaves the message in flight, which a re-run reports as unknown: never sent twice.
 
-One commit per message: ``finish()`` notes an outcome, and the next ``begin()`` commits it with
-the next message's in-flight record (``commit()`` does when no message follows). The sender
-never awaits anything with an outcome uncommitted, so each outcome is durable in the same step
-of the event loop as its answer. A crash between the two leaves the message in flight, which a
-re-run reports as unknown: never sent twice. A commit of its own per outcome cost 2 more pwrite
-calls a message (5.35 against 3.35) and SQLite's commit path, run between requests with cold caches.
+Group commit: every write goes to one thread of the journal's own, which commits everything
+queued since its last commit in one transaction (SQLite in WAL mode with ``synchronous=FULL``:
+each commit syncs the WAL). The records of several workers share one sync, and the event loop
+never waits for a disk; only the worker whose record is being synced does.
 
-The file is opened in exclusive locking mode: while one run has it open, a second run of the
-same campaign cannot open it, so two runs can never both send the same numbers.
+A journal that cannot be written (a full disk) raises `JournalError` from ``begin()`` (and from
+``flush()``): the run stops, and no request goes out without its record. The file is opened in
+exclusive locking mode: while one run has it open, another run of the same campaign cannot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
-import time
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
-from .errors import located
+from . import scope as scopes
+from .errors import InputError, JournalError, display_path, located
 
-SCHEMA_VERSION = 2
-# Each commit writes and checksums whole pages into the WAL: with 1 KiB pages instead of 4 KiB
-# the checksum costs ~4,500 CPU instructions a message instead of ~12,000 (callgrind).
-PAGE_SIZE = 1024
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+SCHEMA_VERSION = 3
 _ELSEWHERE = "move it away or rename the campaign"
 
 # Version 1: the messages table. Each later version's statements upgrade the one before, in a
@@ -59,6 +60,7 @@ _UPGRADES: dict[int, tuple[str, ...]] = {
         "ALTER TABLE messages ADD COLUMN delivery TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE messages ADD COLUMN delivery_checked_at TEXT NOT NULL DEFAULT ''",
     ),
+    3: (),  # scopes are normalised URLs (scope.py): done by _normalise_scopes
 }
 
 _BEGIN = """
@@ -75,6 +77,14 @@ UPDATE messages SET state = ?, sms_id = ?, error = ?, updated_at = ?
 WHERE scope = ? AND phone = ?
 """
 
+_SENT_BEFORE = """
+INSERT INTO messages (scope, phone, row, state, sms_id, text, attempts, updated_at)
+VALUES (?, ?, ?, 'sent', ?, ?, 1, ?)
+ON CONFLICT (scope, phone) DO UPDATE SET
+    row = excluded.row, state = 'sent', sms_id = excluded.sms_id, error = '',
+    updated_at = excluded.updated_at
+"""
+
 _ENTRIES = """
 SELECT phone, row, state, sms_id, error, text, attempts, updated_at, delivery, delivery_checked_at
 FROM messages WHERE scope = ?
@@ -85,6 +95,8 @@ UPDATE messages SET delivery = ?, delivery_checked_at = ?
 WHERE scope = ? AND phone = ? AND state = 'sent'
 """
 
+_SENT_BY_SCOPE = "SELECT scope, count(*) FROM messages WHERE state = 'sent' GROUP BY scope"
+
 
 class JState(StrEnum):
     """A message's state in the journal."""
@@ -94,6 +106,10 @@ class JState(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     NOT_SENT = "not_sent"  # nothing delivered (transient error, or the run stopped): send again
+
+
+# When two old scopes become one normalised scope, the entry that says most about a number wins.
+_WEIGHT = {"sent": 4, "in_flight": 3, "unknown": 3, "failed": 2, "not_sent": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,54 +128,71 @@ class Entry:
     delivery_checked_at: str = ""
 
 
+class UnreadableJournal(InputError):
+    """The journal file is corrupt, or not a journal at all (exit 2: nothing was sent)."""
+
+
 class AlreadySent(RuntimeError):
     """begin() for a number the journal has as sent: the sender must never get here."""
+
+
+def utc_now() -> datetime:
+    """The machine's clock in UTC: the CLI's clock (tests pass one of their own)."""
+    return datetime.now(UTC)
 
 
 class Journal:
     """The journal of one campaign, within one scope ("sandbox" or the normalised API URL)."""
 
-    def __init__(self, path: Path, scope: str) -> None:
-        self.path, self.scope = Path(path), scope
-        self._now = UtcClock()
+    def __init__(self, path: Path, scope: str, *, clock: Clock = utc_now) -> None:
+        self.path, self.scope, self._clock = Path(path), scope, clock
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="wooxy-bulk journal")
+        self._lock = threading.Lock()
+        self._queued: list[tuple[str, tuple[Any, ...]]] = []
+        self._gathering: Future[list[int]] | None = None  # the commit the queued writes await
+        self._failed: JournalError | None = None
+        self._db: sqlite3.Connection | None = None
+        self._closed = False
+        try:
+            self._call(self._open)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- in the journal's thread -----------------------------------------------------------
+
+    def _open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise located(self.path.parent, f"cannot create the journal folder ({exc})") from exc
         try:
             self._db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise located(self.path, f"cannot open the journal ({exc})") from exc
-        try:
-            self._prepare()
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _prepare(self) -> None:
-        db = self._db
-        try:
-            db.execute("PRAGMA locking_mode = EXCLUSIVE")
-            # Takes effect on a new file only; a journal made before keeps its page size.
-            db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA mmap_size = 268435456")  # reads by mmap: fewer syscalls a commit
-            db.execute("BEGIN IMMEDIATE")  # takes the lock this run keeps until close()
-            self._migrate()
-            db.execute("COMMIT")
+            self._prepare(self._db)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
                 raise located(
                     self.path,
                     "another wooxy-bulk run is using this journal; wait for it to finish",
                 ) from exc
-            raise located(self.path, f"cannot use the journal ({exc})") from exc
+            raise self._unwritable(exc) from exc
         except sqlite3.DatabaseError as exc:
-            raise located(self.path, f"is not a wooxy-bulk journal ({exc}); {_ELSEWHERE}") from exc
+            raise self._corrupt(exc) from exc
 
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")  # every commit syncs the WAL: see the docstring
+        db.execute("BEGIN IMMEDIATE")  # takes the lock this run keeps until close()
+        try:
+            self._migrate(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION:
@@ -169,73 +202,184 @@ class Journal:
                 f" understands ({SCHEMA_VERSION}); upgrade wooxy-bulk",
             )
         if version == 0:
-            if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise located(self.path, f"is not a wooxy-bulk journal; {_ELSEWHERE}")
-            self._db.execute(_SCHEMA)
+            if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise UnreadableJournal(
+                    f"{display_path(self.path)}: is not a wooxy-bulk journal; {_ELSEWHERE}"
+                )
+            db.execute(_SCHEMA)
             version = 1
         for upgrade in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _UPGRADES[upgrade]:
-                self._db.execute(statement)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute(statement)
+        if version < 3:
+            _normalise_scopes(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _commit_queued(self) -> None:
+        """Commit every write queued since the last commit, in one transaction (one sync), then
+        tell whoever awaits it."""
+        with self._lock:
+            batch, done = self._queued, self._gathering
+            self._queued, self._gathering = [], None
+        assert done is not None
+        try:
+            counts = self._write(batch)
+        except Exception as exc:  # sqlite3.Error above all: a full disk, an I/O error
+            error = self._unwritable(exc)
+            with self._lock:
+                self._failed = self._failed or error
+            done.set_exception(error)
+        else:
+            done.set_result(counts)
+
+    def _write(self, batch: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        """Run `batch` in one transaction; returns each statement's row count once committed."""
+        assert self._db is not None
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            counts = [db.execute(sql, params).rowcount for sql, params in batch]
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return counts
+
+    # -- anywhere ----------------------------------------------------------------------------
+
+    def _call(self, work: Callable[[], T]) -> T:
+        """Run `work` in the journal's thread, after every write queued before, and wait."""
+        return self._thread.submit(work).result()
+
+    def _queue(self, sql: str, params: tuple[Any, ...]) -> tuple[Future[list[int]], int]:
+        """Queue one write for the next group commit: its future and its place in the batch."""
+        with self._lock:
+            if self._failed is not None:
+                raise self._failed
+            self._queued.append((sql, params))
+            if self._gathering is None:
+                self._gathering = Future()
+                self._thread.submit(self._commit_queued)
+            return self._gathering, len(self._queued) - 1
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
+
+    def _unwritable(self, exc: Exception) -> JournalError:
+        return JournalError(
+            f"{display_path(self.path)}: cannot write the journal ({exc}); the run stopped, and no"
+            " request went out without its record. Free space on its disk, then run again with"
+            " --journal-from-results: the results sheet has the answers the journal could not keep"
+        )
+
+    def _corrupt(self, exc: sqlite3.DatabaseError) -> UnreadableJournal:
+        return UnreadableJournal(
+            f"{display_path(self.path)}: is not a wooxy-bulk journal ({exc}); {_ELSEWHERE}"
+        )
 
     def entries(self) -> dict[str, Entry]:
         """Every entry of this scope, by E.164 number."""
-        rows = self._db.execute(_ENTRIES, (self.scope,)).fetchall()
+
+        def read() -> list[tuple[Any, ...]]:
+            assert self._db is not None
+            try:
+                return self._db.execute(_ENTRIES, (self.scope,)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._corrupt(exc) from exc
+
+        rows = self._call(read)
         try:
             return {r[0]: Entry(r[0], r[1], JState(r[2]), *r[3:]) for r in rows}
         except ValueError as exc:
             raise located(self.path, f"unknown state in the journal ({exc})") from exc
 
-    def begin(self, phone: str, row: int, text: str) -> None:
-        """Record `phone` as in flight (one more attempt) and commit it, with every outcome noted
-        since the last commit: all of it is durable before the request goes out."""
-        cursor = self._db.execute(_BEGIN, (self.scope, phone, row, text, self._now()))
-        self.commit()
-        if cursor.rowcount == 0:
+    def sent_elsewhere(self) -> dict[str, int]:
+        """How many messages are journaled as sent under each scope other than this one."""
+
+        def read() -> list[tuple[str, int]]:
+            assert self._db is not None
+            try:
+                return self._db.execute(_SENT_BY_SCOPE).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._corrupt(exc) from exc
+
+        return {s: n for s, n in self._call(read) if s != self.scope}
+
+    async def begin(self, phone: str, row: int, text: str) -> None:
+        """Record `phone` as in flight (one more attempt); returns once that is on disk."""
+        done, index = self._queue(_BEGIN, (self.scope, phone, row, text, self._now()))
+        counts = await asyncio.wrap_future(done)
+        if counts[index] == 0:
             raise AlreadySent(f"{phone} is journaled as sent; it must not be sent again")
 
     def finish(self, phone: str, state: JState, sms_id: str = "", error: str = "") -> None:
-        """Note the outcome of the request begun for `phone`; the next begin() or commit()
-        commits it. Call one of them before awaiting anything."""
+        """Queue the outcome of the request begun for `phone` for the next group commit.
+
+        Never raises for a journal that cannot be written: the next begin() or flush() does.
+        """
         if state is JState.IN_FLIGHT:
             raise ValueError("finish() records an outcome; begin() marks a message in flight")
         params = (str(state), sms_id, error, self._now(), self.scope, phone)
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN")
-        if self._db.execute(_FINISH, params).rowcount == 0:
-            raise ValueError(f"finish() for {phone}, which was never begun")
+        with contextlib.suppress(JournalError):
+            self._queue(_FINISH, params)
+
+    def sync(self) -> None:
+        """Wait until every write queued so far is committed; raise JournalError if one failed."""
+        self._call(_nothing)  # the journal's thread runs its work in order
+        if self._failed is not None:
+            raise self._failed
+
+    async def flush(self) -> None:
+        """sync() without blocking the event loop."""
+        await asyncio.wrap_future(self._thread.submit(_nothing))
+        if self._failed is not None:
+            raise self._failed
+
+    def record_sent(self, sent: Iterable[tuple[str, int, str, str]]) -> int:
+        """Journal messages as sent before, as (phone, row, sms_id, text): a journal rebuilt from
+        a results sheet. Returns how many; committed at once."""
+        now = self._now()
+        params = [(self.scope, phone, row, sms_id, text, now) for phone, row, sms_id, text in sent]
+        self._write_now(_SENT_BEFORE, params)
+        return len(params)
 
     def record_deliveries(self, statuses: Iterable[tuple[str, str]], checked_at: str) -> None:
         """Commit the delivery status of sent messages, as (phone, status word) pairs, at once:
         a status check that is interrupted keeps every batch answered before."""
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")  # outcomes noted by a send come first
-        self._db.execute("BEGIN")
-        try:
-            self._db.executemany(
-                _DELIVERY, ((word, checked_at, self.scope, phone) for phone, word in statuses)
-            )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        self._write_now(_DELIVERY, [(w, checked_at, self.scope, p) for p, w in statuses])
 
-    @property
-    def uncommitted(self) -> bool:
-        """Whether an outcome is noted and not yet committed."""
-        return self._db.in_transaction
+    def _write_now(self, sql: str, params: list[tuple[Any, ...]]) -> None:
+        """Commit many rows of one statement in one transaction, after everything queued."""
 
-    def commit(self) -> None:
-        """Commit the outcomes noted since the last commit (nothing to do if there are none)."""
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
+        def write() -> None:
+            assert self._db is not None
+            try:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._db.executemany(sql, params)
+            except sqlite3.Error as exc:
+                raise self._unwritable(exc) from exc
+
+        self.sync()
+        self._call(write)
 
     def close(self) -> None:
-        """Commit what is noted and close the file (idempotent); it releases the lock for the
-        next run."""
-        with contextlib.suppress(sqlite3.ProgrammingError):  # closed already
-            self.commit()
-        self._db.close()
+        """Commit what is queued and close the file (idempotent); it releases the lock for the
+        next run. A write that fails here is not raised: sync() or flush() before says so."""
+
+        def close_db() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call(close_db)
+        finally:
+            self._thread.shutdown()
 
     def __enter__(self) -> Journal:
         return self
@@ -249,23 +393,24 @@ class Journal:
         self.close()
 
 
-class UtcClock:
-    """The time as ISO 8601 text in UTC to the millisecond, e.g. ``2026-11-25T01:46:41.501+00:00``,
-    as ``datetime.now(UTC).isoformat(timespec="milliseconds")`` gives it.
+def _nothing() -> None:
+    """A no-op for the journal's thread: once it has run, so has everything queued before it."""
 
-    The date and time to the second are formatted once a second: the journal stamps two records
-    a message, and building a datetime and its text each time cost more CPU than the rest of a
-    record's Python code between requests.
-    """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._second: int | None = None
-        self._prefix = ""
-
-    def __call__(self) -> str:
-        second, micro = divmod(round(self._clock() * 1_000_000), 1_000_000)
-        if second != self._second:
-            self._second = second
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{micro // 1000:03d}+00:00"
+def _normalise_scopes(db: sqlite3.Connection) -> None:
+    """Schema 3: URL scopes as scope.scope() writes them. Where two spellings of one URL become
+    one scope, each number keeps the entry that says most (sent over unknown over failed...)."""
+    rows = db.execute("SELECT * FROM messages").fetchall()
+    names = [d[0] for d in db.execute("SELECT * FROM messages LIMIT 0").description]
+    at_scope, at_phone, at_state = names.index("scope"), names.index("phone"), names.index("state")
+    best: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for row in rows:
+        old = row[at_scope]
+        new = scopes.scope(old) if old.startswith(("http://", "https://")) else old
+        key = (new, row[at_phone])
+        kept = best.get(key)
+        if kept is None or _WEIGHT.get(row[at_state], 0) > _WEIGHT.get(kept[at_state], 0):
+            best[key] = (*row[:at_scope], new, *row[at_scope + 1 :])
+    db.execute("DELETE FROM messages")
+    marks = ", ".join("?" * len(names))
+    db.executemany(f"INSERT INTO messages ({', '.join(names)}) VALUES ({marks})", best.values())

@@ -22,6 +22,7 @@ from .phones_quick import quick_reading
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
 _DIGITS = re.compile(r"\d+", re.ASCII)
 _SEPARATORS = re.compile(r"[\s.\-()/]")
+_PLAIN = re.compile(r"[+\d\s.()/-]*")  # nothing to clean
 _FLOAT_TEXT = re.compile(r"\d{6,}\.0+", re.ASCII)  # 447911123456.0: pandas' float of a number
 _COMMENT = re.compile(r"(.*\d.*?)\s*[(\[]([^\d()\[\]]*)[)\]]")  # "+44 7911 123467 (mobile)"
 _EXTENSION = re.compile(r"\s*[,;]?\s*(?:ext(?:ension)?\.?|x|#)\s*(\d{1,7})#?$", re.IGNORECASE)
@@ -144,15 +145,18 @@ class PhoneParser:
         text = raw.strip()
         if not text:
             raise InvalidNumber("no phone number")
-        if _SCIENTIFIC.fullmatch(text):
+        if ("e" in text or "E" in text) and _SCIENTIFIC.fullmatch(text):
             raise InvalidNumber(
                 f"'{text}' is in scientific notation: Excel has lost the number's digits; "
                 "format the phone column as Text and re-enter the numbers"
             )
         text, notes = _cleaned(text)
         use_region = self._region(region)
-        found, first = _candidates(text, use_region)
-        if not found:
+        first = _reading(text, None if text[0] == "+" else use_region)
+        if isinstance(first, tuple) and _settled(text, use_region, first):
+            return PhoneReading(*first, "; ".join(notes))
+        found, first = _candidates(text, use_region, first)
+        if not found and not isinstance(first, tuple):
             raise InvalidNumber(_why(text, use_region, first))
         chosen, set_aside = _choose(text, use_region, found)
         if chosen.how != "national" or set_aside:
@@ -189,10 +193,12 @@ def _cleaned(text: str) -> tuple[str, list[str]]:
     ``.0`` of a pandas float, a bracketed comment such as ``(mobile)``, an extension. Any other
     letter is refused: libphonenumber reads letters as keypad digits (1-800-FLOWERS)."""
     notes: list[str] = []
-    if _FLOAT_TEXT.fullmatch(text):
-        digits = text.split(".", 1)[0]
-        notes.append(f"read {text} as {digits} (a number saved as a decimal)")
-        text = digits
+    if _PLAIN.fullmatch(text):
+        if "." in text and _FLOAT_TEXT.fullmatch(text):
+            digits = text.split(".", 1)[0]
+            notes.append(f"read {text} as {digits} (a number saved as a decimal)")
+            text = digits
+        return text, notes
     comment = _COMMENT.fullmatch(text)
     if comment and comment.group(2).strip():
         text = comment.group(1)
@@ -212,24 +218,30 @@ def _cleaned(text: str) -> tuple[str, list[str]]:
 
 
 def _candidates(
-    text: str, region: str | None
-) -> tuple[list[_Candidate], PhoneNumber | NumberParseException]:
-    """The distinct valid readings of a value, and phonenumbers' own reading (for the error).
+    text: str, region: str | None, first: Reading | PhoneNumber | NumberParseException
+) -> tuple[list[_Candidate], Reading | PhoneNumber | NumberParseException]:
+    """The distinct valid readings of a value, and its reading as written (`first`, which
+    explains the error when no reading is valid).
 
     As written; a digits-only value also with the ``+`` a number cell loses; when nothing is
     valid yet, with the leading ``0`` a number cell loses, or its ``00`` read as ``+``.
     """
-    first = _reading(text, None if text.startswith("+") else region)
-    found = [_Candidate(*first, "national")] if isinstance(first, tuple) else []
-    digits = _DIGITS.fullmatch(text) is not None and text[0] != "0"
-    compact = _SEPARATORS.sub("", text)
+    digits = text[0] != "0" and _DIGITS.fullmatch(text) is not None
+    if isinstance(first, tuple):
+        found = [_Candidate(*first, "national")]
+        if not digits:
+            return found, first  # written with + or separators: read as written
+    else:
+        found = []
     others: list[tuple[str, str | None, str]] = []
     if digits:
         others.append(("+" + text, None, "plus"))
-    if digits and region is not None:
-        others.append(("0" + text, region, "zero"))
-    if compact.startswith("00") and _DIGITS.fullmatch(compact[2:]):
-        others.append(("+" + compact[2:], None, "idd"))
+        if region is not None:
+            others.append(("0" + text, region, "zero"))
+    else:
+        compact = _SEPARATORS.sub("", text)
+        if compact.startswith("00") and _DIGITS.fullmatch(compact[2:]):
+            others.append(("+" + compact[2:], None, "idd"))
     for value, read_in, how in others:
         if how != "plus" and found:
             break  # a lost 0, or 00 for +, only for a value that is not valid otherwise
@@ -239,8 +251,6 @@ def _candidates(
                 found.append(_Candidate(*result, how))
         elif how == "idd" and region is None:
             first = result  # "00 44 …" with no region: explain it as "+44 …"
-    if isinstance(first, tuple):
-        first = _attempt(text, region)
     return found, first
 
 
@@ -254,6 +264,16 @@ def _reading(text: str, region: str | None) -> Reading | PhoneNumber | NumberPar
     if isinstance(number, PhoneNumber) and phonenumbers.is_valid_number(number):
         return _e164(number), phonenumbers.number_type(number)
     return number
+
+
+def _settled(text: str, region: str | None, first: Reading) -> bool:
+    """Whether a valid reading as written is the answer whatever the other readings are (as
+    _choose decides): the value is not digits only (no + was lost), or its + reading is the
+    same number, or it is a mobile whose digits do not start with the sheet's country code."""
+    if text[0] == "0" or not _DIGITS.fullmatch(text) or first[0][1:] == text:
+        return True
+    own = str(phonenumbers.country_code_for_region(region)) if region else ""
+    return first[1] in _MOBILE and not (own and text.startswith(own))
 
 
 def _choose(

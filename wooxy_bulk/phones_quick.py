@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import phonenumbers
@@ -50,35 +50,65 @@ class _Rules:
     local_lengths: tuple[int, ...]
     leading_digits: re.Pattern[str] | None
     general: Desc
-    special: tuple[tuple[int, Desc], ...]
-    fixed_line: Desc
-    mobile: Desc
+    types: tuple[tuple[int, frozenset[int], str], ...]  # in the order phonenumbers tries them
     same_mobile_and_fixed: bool
+    typers: dict[int, Callable[[str], int]] = field(default_factory=dict)  # by NSN length
 
     def kind(self, nsn: str) -> int:
-        """libphonenumber's number type (phonenumbers' _number_type_helper, step by step)."""
-        if not _fits(self.general, nsn):
-            return PhoneNumberType.UNKNOWN
-        for kind, desc in self.special:
-            if _fits(desc, nsn):
-                return kind
-        if _fits(self.fixed_line, nsn):
-            if self.same_mobile_and_fixed or _fits(self.mobile, nsn):
+        """libphonenumber's number type (what phonenumbers' _number_type_helper answers)."""
+        typer = self.typers.get(len(nsn))
+        if typer is None:
+            typer = self.typers[len(nsn)] = self._typer(len(nsn))
+        return typer(nsn)
+
+    def _typer(self, size: int) -> Callable[[str], int]:
+        """The type of a number of this length, in one regex: the descriptions that allow the
+        length, as alternatives in phonenumbers' order (the first that matches wins)."""
+        if self.general is None or (self.general[0] and size not in self.general[0]):
+            return lambda nsn: PhoneNumberType.UNKNOWN
+        general = self.general[1]
+        kinds = [(k, p) for k, lengths, p in self.types if not lengths or size in lengths]
+        if not kinds:
+            return lambda nsn: PhoneNumberType.UNKNOWN
+        either = "|".join(f"(?P<k{i}>{pattern})" for i, (_, pattern) in enumerate(kinds))
+        match = re.compile(either).fullmatch
+        names = {f"k{i}": kind for i, (kind, _) in enumerate(kinds)}
+        mobile = [pattern for kind, pattern in kinds if kind == PhoneNumberType.MOBILE]
+        is_mobile = re.compile(mobile[0]).fullmatch if mobile else (lambda nsn: None)
+        same = self.same_mobile_and_fixed
+
+        def typer(nsn: str) -> int:
+            found = match(nsn) if general(nsn) else None
+            if found is None:
+                return PhoneNumberType.UNKNOWN
+            kind = names[found.lastgroup or ""]
+            if kind == PhoneNumberType.FIXED_LINE and (same or is_mobile(nsn)):
                 return PhoneNumberType.FIXED_LINE_OR_MOBILE
-            return PhoneNumberType.FIXED_LINE
-        if not self.same_mobile_and_fixed and _fits(self.mobile, nsn):
-            return PhoneNumberType.MOBILE
-        return PhoneNumberType.UNKNOWN
+            return kind
 
-
-def _fits(desc: Desc, nsn: str) -> bool:
-    return desc is not None and (not desc[0] or len(nsn) in desc[0]) and bool(desc[1](nsn))
+        return typer
 
 
 def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> Desc:
     if desc is None or not desc.national_number_pattern:
         return None
     return frozenset(desc.possible_length), re.compile(desc.national_number_pattern).fullmatch
+
+
+def _types(md: PhoneMetadata) -> tuple[tuple[int, frozenset[int], str], ...]:
+    """(type, lengths, pattern) of each number type, in phonenumbers' order; a description
+    without its own lengths takes the general ones (as _is_number_matching_desc does)."""
+    general = frozenset(md.general_desc.possible_length)
+    found = []
+    named = [*_SPECIAL, ("fixed_line", PhoneNumberType.FIXED_LINE)]
+    if not md.same_mobile_and_fixed_line_pattern:
+        named.append(("mobile", PhoneNumberType.MOBILE))
+    for name, kind in named:
+        desc = getattr(md, name)
+        if desc is not None and desc.national_number_pattern:
+            lengths = frozenset(desc.possible_length) or general
+            found.append((kind, lengths, desc.national_number_pattern))
+    return tuple(found)
 
 
 def _compiled(pattern: str | None) -> re.Pattern[str] | None:
@@ -101,9 +131,7 @@ def _rules(country_code: int, region: str) -> _Rules | None:
         local_lengths=tuple(md.general_desc.possible_length_local_only),
         leading_digits=_compiled(md.leading_digits),
         general=general,
-        special=tuple((kind, _desc(getattr(md, name))) for name, kind in _SPECIAL),
-        fixed_line=_desc(md.fixed_line),
-        mobile=_desc(md.mobile),
+        types=_types(md),
         same_mobile_and_fixed=bool(md.same_mobile_and_fixed_line_pattern),
     )
 

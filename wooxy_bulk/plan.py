@@ -63,6 +63,7 @@ class Plan:
     columns: tuple[str, ...]
     rows: list[PlanRow]
     warnings: list[str] = field(default_factory=list)
+    read_from: str = ""  # the contacts file and its sheet or encoding, for the dry run
     characters: CharacterTally | None = None
     prices: dict[str, float] | None = None  # the campaign's, for the estimate
 
@@ -76,10 +77,10 @@ class Plan:
 def prepare(campaign: Campaign) -> Plan:
     """Read, render and check every row of a campaign; raises InputError before any row if the
     campaign's files are wrong."""
-    contacts = open_contacts(campaign.contacts, campaign.sheet)
-    phone_at = _column_index(contacts, campaign.phone_column, "phone_column")
+    contacts = open_contacts(campaign.contacts, campaign.sheet, campaign.contacts_encoding)
+    phone_at = contacts.column_index(campaign.phone_column, "phone_column")
     country_at = (
-        _column_index(contacts, campaign.country_column, "country_column")
+        contacts.column_index(campaign.country_column, "country_column")
         if campaign.country_column
         else None
     )
@@ -140,7 +141,8 @@ def build_plan(
     suppressed = suppressions.sources if suppressions else {}
     first_row: dict[str, int] = {}
     rows: list[PlanRow] = []
-    for number, cells in contacts.rows():
+    phone_columns = (phone_at,) if country_at is None else (phone_at, country_at)
+    for number, cells in contacts.rows(phone=phone_at, used=template.column_indices):
         item = PlanRow(number, cells, Status.READY)
         rows.append(item)
         try:
@@ -151,7 +153,9 @@ def build_plan(
             item.add_note(sms_note(reading, cells[phone_at], mobile_only))
             item.text = template.render(cells)
         except RowError as exc:
-            item.status, item.error = Status.INVALID, str(exc)
+            used = template.column_indices if item.phone else phone_columns  # what failed
+            problem = contacts.problem(number, cells, used)  # an error value, not an empty cell?
+            item.status, item.error = Status.INVALID, problem or str(exc)
             continue
         if tally is None:
             item.segments, item.ucs2 = count_segments(item.text)
@@ -175,18 +179,4 @@ def build_plan(
             item.error = f"same number as row {first_row[item.phone]}"
         else:
             first_row[item.phone] = number
-    return Plan(contacts.columns, rows, characters=tally)
-
-
-def _column_index(contacts: Contacts, name: str, key: str) -> int:
-    if name in contacts.columns:
-        return contacts.columns.index(name)
-    folded = [c.casefold() for c in contacts.columns]
-    if name.casefold() in folded:
-        return folded.index(name.casefold())
-    found = ", ".join(contacts.columns) or "none"
-    raise located(
-        contacts.path,
-        f"no column {name!r} (the campaign's {key}); the columns are: {found}."
-        f" Set {key} in the campaign to one of them",
-    )
+    return Plan(contacts.columns, rows, read_from=contacts.read_from, characters=tally)

@@ -223,9 +223,12 @@ class MessageTemplate:
             for var in sorted(self.variables)
         )
         self._columns = tuple(names.columns)
+        # The columns the template reads (all of them when it uses row[...]).
+        self.column_indices: tuple[int, ...] = tuple(sorted({i for _, i, _ in self._slots}))
         self._row: type[_Row] | None = None
         if names.row_mapping and "row" in used:
             self._row = type("_Row", (_Row,), {"_columns": frozenset(names.columns)})
+            self.column_indices = tuple(range(len(names.columns)))
 
     @classmethod
     def compile(cls, source: str, *, name: str, columns: Sequence[str]) -> MessageTemplate:

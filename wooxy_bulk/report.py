@@ -46,7 +46,8 @@ def dry_run_summary(plan: Plan, samples: int = 3, prices: Mapping[str, float] | 
     """Rows read, what would be sent, what would not, segments, and the first rendered texts."""
     ready = plan.with_status(Status.READY)
     counts = plan.counts()
-    lines = [f"Rows read:       {len(plan.rows)}"]
+    lines = [f"Contacts:        {plan.read_from}"] if plan.read_from else []
+    lines.append(f"Rows read:       {len(plan.rows)}")
     lines += [
         f"{label + ':':<17}{counts[status]}"
         for status, label in _LABELS.items()

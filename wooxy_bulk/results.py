@@ -77,6 +77,11 @@ def header(plan: Plan) -> list[str]:
     return [f"{c} (input)" if c in ours else c for c in plan.columns] + list(RESULT_COLUMNS)
 
 
+def sandbox_results(path: Path) -> Path:
+    """Where a --sandbox run writes: ``<results name>-sandbox.<ext>``, never over real sms_ids."""
+    return path.with_name(f"{path.stem}-sandbox{path.suffix}")
+
+
 def check_writable(path: Path, rows: int) -> None:
     """Refuse, before anything is sent, a results file that cannot be written or cannot hold
     ``rows`` data rows: the outcomes would otherwise be known only to the journal."""

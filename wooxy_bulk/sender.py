@@ -1,9 +1,10 @@
 """Sending: a fixed set of workers, each with at most one request in flight, retries included.
 
-Every message is journaled as in flight before its request goes out and with its outcome after,
-so a crash or a kill never loses track of what was sent, and a re-run never sends it twice. A
-worker's outcome is committed with its next message's in-flight record (one commit a message);
-a worker that has no next message to begin at once commits before it awaits anything.
+Every attempt is journaled as in flight, durably, before its request goes out (``await
+journal.begin``), and its outcome after (``journal.finish``, committed with the next group
+commit): a crash, a kill or a power loss never loses track of a request that went out, and a
+re-run never sends it twice. A journal that cannot be written stops the run: no request goes
+out without its record, and the answers already received still reach the rows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from .api import Answer, Outcome, WooxyClient
-from .errors import WooxyBulkError
+from .errors import JournalError, WooxyBulkError
 from .journal import Entry, Journal, JState
 from .ledger import SendLedger
 from .plan import PlanRow, Status
@@ -101,6 +102,15 @@ def select(
     return Selection(to_send, skipped)
 
 
+def show_sent(rows: Sequence[PlanRow], entries: dict[str, Entry]) -> None:
+    """The dry run's view of earlier runs: ready rows sent before are `sent`, with their sms_id."""
+    for row in rows:
+        entry = entries.get(row.phone)
+        if row.status is Status.READY and entry is not None and entry.state is JState.SENT:
+            row.status, row.sms_id = Status.SENT, entry.sms_id
+            row.delivery, row.delivery_checked_at = entry.delivery, entry.delivery_checked_at
+
+
 def settled(state: JState, retry_failed: bool, resend_unknown: bool) -> bool:
     """Whether an earlier run's outcome stands (the message is not to be sent now)."""
     if state is JState.FAILED:
@@ -150,23 +160,25 @@ class _Run:
         self.on_row, self.stop, self.hold = on_row, stop, hold
         self.report = SendReport()
         self.streak = 0
+        self.journal_error: JournalError | None = None
 
     def halted(self) -> bool:
         return self.stop.is_set() or self.report.end is End.STOPPED
 
     async def worker(self) -> None:
-        try:
-            while not self.halted():
-                row = await self._next()
-                if row is None:
-                    return
-                if self.hold is not None and (why := self.hold(row)) is not None:
-                    row.error = why  # its send window is closed: it stays not_sent
-                    self.report.held.append(row)
-                    continue
+        while not self.halted():
+            row = await self._next()
+            if row is None:
+                return
+            if self.hold is not None and (why := self.hold(row)) is not None:
+                row.error = why  # its send window is closed: it stays not_sent
+                self.report.held.append(row)
+                continue
+            try:
                 await self.send(row)
-        finally:
-            self.journal.commit()  # the outcome of this worker's last message
+            except JournalError as exc:  # the row's request did not go out
+                self.journal_error = self.journal_error or exc
+                self._halt(str(exc))
 
     async def _next(self) -> PlanRow | None:
         """The next row to send: with a frequency cap, one the ledger has reserved (a batch of
@@ -183,14 +195,18 @@ class _Run:
     async def send(self, row: PlanRow) -> None:
         reached = False  # whether an attempt got an answer from the API (so it may count)
         for attempt in range(1, self.policy.max_attempts + 1):
+            posted = False
             try:
                 async with self._slot():
-                    self.journal.begin(row.phone, row.row, row.text)
+                    await self.journal.begin(row.phone, row.row, row.text)  # durable first
+                    posted = True
                     answer = await self.client.send(row.phone, row.text)
             except asyncio.CancelledError:
-                self._settle(
-                    row, Status.UNKNOWN, error="interrupted while its request was in flight"
-                )
+                if posted:
+                    error = "interrupted while its request was in flight"
+                    self._settle(row, Status.UNKNOWN, error=error)
+                else:
+                    self.journal.finish(row.phone, JState.NOT_SENT, error="interrupted")
                 raise
             if answer.outcome is not Outcome.TRANSIENT:
                 return self._conclude(row, answer)
@@ -217,7 +233,6 @@ class _Run:
         """The frequency cap's last word, just before the rows' first attempts: rows over it
         are suppressed, the others queued to send; a ledger that fails stops the run."""
         assert self.ledger is not None
-        self.journal.commit()  # nothing awaited with an outcome uncommitted
         try:
             refused = await self.ledger.reserve([row.phone for row in batch])
         except WooxyBulkError as exc:
@@ -237,7 +252,6 @@ class _Run:
 
     async def _backoff(self, attempt: int, answer: Answer) -> bool:
         """Wait before the next attempt; False if the run was stopped meanwhile."""
-        self.journal.commit()  # the failed attempt's outcome, before the wait
         p = self.policy
         delay = min(p.backoff_cap_s, p.backoff_base_s * 2 ** (attempt - 1))
         delay *= random.uniform(0.5, 1.5)
@@ -271,10 +285,11 @@ class _Run:
         error: str = "",
         counts: bool = True,
     ) -> None:
-        """Journal and record the row's outcome; `counts`: a failure that adds to the streak."""
+        """Record, journal and ledger the row's outcome; `counts`: a failure that adds to the
+        streak."""
+        row.status, row.sms_id, row.error = status, sms_id, error
         self.journal.finish(row.phone, _OUTCOMES[status], sms_id=sms_id, error=error)
         self._to_ledger(row.phone, _OUTCOMES[status], sms_id)
-        row.status, row.sms_id, row.error = status, sms_id, error
         self.report.sent += status is Status.SENT
         self.report.failed += status is Status.FAILED
         self.report.unknown += status is Status.UNKNOWN
@@ -310,7 +325,8 @@ async def send_rows(
     client's timeout). Rows not reached stay not_sent. The `ledger` (when given) records every
     outcome and, with a frequency cap, reserves each number just before its first attempt.
     `hold(row)`, asked just before each row is sent, gives why it may not go now (its send window
-    is closed); such rows are in `report.held`.
+    is closed); such rows are in `report.held`. Raises JournalError, once the requests in flight
+    have finished, if the journal could not be written.
     """
     run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, ledger, hold)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
@@ -321,6 +337,12 @@ async def send_rows(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         raise
+    try:
+        await journal.flush()  # every outcome committed before the results are written
+    except JournalError as exc:
+        run.journal_error = run.journal_error or exc
+    if run.journal_error is not None:
+        raise run.journal_error
     if run.stop.is_set() and run.report.end is End.FINISHED:
         run.report.end = End.INTERRUPTED
     return run.report
