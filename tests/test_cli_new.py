@@ -104,3 +104,42 @@ def test_a_sheet_without_numbers_is_refused_with_its_columns(tmp_path: Path) -> 
     done = new(tmp_path, "names.csv", "--region", "GB")
     assert done.returncode == 2
     assert "no column holds valid phone numbers for GB (columns: name, city)" in done.stderr
+
+
+def test_the_sample_workbook_makes_a_campaign_that_rehearses(tmp_path: Path) -> None:
+    """The sample sheet: its visible sheet, GB (not a crown dependency), a dry run that passes."""
+    import shutil
+
+    shutil.copy(Path(__file__).parent.parent / "sample_data" / "contacts.xlsx", tmp_path)
+    done = new(tmp_path, "contacts.xlsx")
+    assert done.returncode == 0, done.stderr
+    assert "default region: GB (" in done.stdout
+    assert "sheet: 'Contacts' (the first visible sheet with data)" in done.stdout
+    campaign = yaml.safe_load((tmp_path / "contacts.yaml").read_text())
+    assert (campaign["sheet"], campaign["phone_column"]) == ("Contacts", "phone")
+    checked = dry_run(tmp_path, "contacts.yaml")
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_hidden_first_sheet_is_skipped_and_mobile_is_the_phone_column(tmp_path: Path) -> None:
+    """A workbook whose first sheet is hidden: `new` reads the visible one, as `run` does."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    old = book.active
+    old.title = "Old list 2022"
+    old.append(["phone"])
+    old.append(["+33612345678"])
+    old.sheet_state = "hidden"
+    sheet = book.create_sheet("Contacts")
+    sheet.append(["Name", "Mobile"])
+    for i, number in enumerate(numbers(4)):
+        sheet.append([f"Ann{i}", number])
+    book.save(tmp_path / "team.xlsx")
+    done = new(tmp_path, "team.xlsx")
+    assert done.returncode == 0, done.stderr
+    assert "sheet: 'Contacts'" in done.stdout and "phone column: 'Mobile'" in done.stdout
+    campaign = yaml.safe_load((tmp_path / "team.yaml").read_text())
+    assert (campaign["sheet"], campaign["phone_column"]) == ("Contacts", "Mobile")
+    assert '{{ Name | default("there") }}' in (tmp_path / "team.txt.j2").read_text()
+    assert dry_run(tmp_path, "team.yaml").returncode == 0

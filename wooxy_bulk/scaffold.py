@@ -119,7 +119,9 @@ def _international_region(cell: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.region_code_for_number(number)
+    # The country code's main region: +44 numbers of Jersey or Guernsey still say GB, whose
+    # national numbering they share.
+    return phonenumbers.region_code_for_country_code(number.country_code)
 
 
 def _phone_column(
