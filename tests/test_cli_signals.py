@@ -114,6 +114,7 @@ def test_ctrl_c_at_the_prompt_exits_130_and_sends_nothing(make_campaign: MakeCam
             ready, _, _ = select.select([master], [], [], 60)
             assert ready, shown
             shown += os.read(master, 4096)
+        time.sleep(0.3)  # the prompt is shown before its read begins: Ctrl-C as a person would
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
         try:
