@@ -2,32 +2,64 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from wooxy_bulk.estimate import OverBalance, check_balance, country_of, estimate
-from wooxy_bulk.plan import PlanRow, Status
+import pytest
+import yaml
+
+from wooxy_bulk.campaign import load_campaign
+from wooxy_bulk.estimate import OverBalance, check_balance, estimate
+from wooxy_bulk.phones import PhoneParser
+from wooxy_bulk.plan import PlanRow, Status, prepare
+
+PHONES = PhoneParser(None)
 
 
 def rows(*numbers_and_segments: tuple[str, int]) -> list[PlanRow]:
+    """Plan rows of these numbers, each with its region as the plan reads it."""
     return [
-        PlanRow(i + 2, (), Status.READY, phone=phone, segments=segments)
+        PlanRow(i + 2, (), Status.READY, phone, segments=segments, region=PHONES.read(phone).region)
         for i, (phone, segments) in enumerate(numbers_and_segments)
     ]
 
 
-@pytest.mark.parametrize(
-    ("number", "country"),
-    [
-        ("+447400100000", "GB"),
-        ("+447624123456", "IM"),  # shares +44 with GB
-        ("+14165550123", "CA"),  # shares +1 with US
-        ("+12125550123", "US"),
-        ("+33612345678", "FR"),
-    ],
-)
-def test_the_country_of_a_number(number: str, country: str) -> None:
-    """Numbers sharing a country code are told apart by their leading digits."""
-    assert country_of(number) == country
+# Neighbours that share a country code and their first digits, each priced apart.
+SHARED_CODES = [
+    ("+14155550123", "US", 0.011),
+    ("+14165550123", "CA", 0.012),  # +1 41…, as San Francisco
+    ("+447400100000", "GB", 0.031),
+    ("+447781123456", "GG", 0.032),  # +44 7…, as UK mobiles
+    ("+447797123456", "JE", 0.033),
+    ("+447700312345", "JE", 0.033),  # +44 7700 3…: Jersey's, as +44 7700 1… is the UK's
+    ("+447700112345", "GB", 0.031),
+    ("+447624012345", "IM", 0.034),
+    ("+79123456789", "RU", 0.041),
+    ("+77012345678", "KZ", 0.042),  # +7, as Russia
+]
+
+
+def test_each_number_is_priced_in_its_own_country(tmp_path: Path) -> None:
+    """Through the plan, numbers sharing a country code and first digits (+1 US and CA; +44 GB,
+    GG, JE and IM; +7 RU and KZ) each cost their own country's price."""
+    numbers = [number for number, _, _ in SHARED_CODES]
+    (tmp_path / "contacts.csv").write_text("phone\n" + "\n".join(numbers) + "\n", encoding="utf-8")
+    prices = {country: price for _, country, price in SHARED_CODES}
+    campaign = {
+        "name": "t",
+        "contacts": "contacts.csv",
+        "message": {"text": "Hi"},
+        "domain": "shop.example.com",
+        "prices": {"default": 0.5, **prices},
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(campaign), encoding="utf-8")
+    plan = prepare(load_campaign(tmp_path / "c.yaml"))
+    assert [(r.status, r.region) for r in plan.rows] == [
+        (Status.READY, country) for _, country, _ in SHARED_CODES
+    ]
+    found = estimate(plan.rows, plan.prices)
+    counts = {"US": 1, "CA": 1, "GB": 2, "GG": 1, "JE": 2, "IM": 1, "RU": 1, "KZ": 1}
+    assert found.messages == counts
+    assert found.costs == pytest.approx({c: counts[c] * p for c, p in prices.items()})
 
 
 def test_without_prices_the_estimate_is_segments_by_country() -> None:

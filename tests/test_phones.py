@@ -128,8 +128,8 @@ def test_each_value_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == ["07400 123456", "12345", "06 12 34 56 78"]
 
 
-def _full_path(text: str, region: str | None) -> tuple[str, int] | None:
-    """What phonenumbers itself makes of a value: its E.164 and type if valid, else None."""
+def _full_path(text: str, region: str | None) -> tuple[str, int, str] | None:
+    """What phonenumbers itself makes of a value: its E.164, type and region if valid, else None."""
     try:
         number = phonenumbers.parse(text, None if text.startswith("+") else region)
     except phonenumbers.NumberParseException:
@@ -137,7 +137,7 @@ def _full_path(text: str, region: str | None) -> tuple[str, int] | None:
     if not phonenumbers.is_valid_number(number):
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return e164, phonenumbers.number_type(number)
+    return e164, phonenumbers.number_type(number), phonenumbers.region_code_for_number(number)
 
 
 def _written_ways(number: phonenumbers.PhoneNumber) -> list[str]:
@@ -169,7 +169,7 @@ def _example_numbers() -> list[tuple[phonenumbers.PhoneNumber, str]]:
 
 @pytest.mark.parametrize(("read_in", "every"), [("own", 1), ("GB", 6), ("US", 6), ("AR", 6)])
 def test_quick_path_answers_exactly_as_phonenumbers(read_in: str, every: int) -> None:
-    """The quick path gives phonenumbers' own E.164 and number type for example numbers of
+    """The quick path gives phonenumbers' own E.164, number type and region for example numbers of
     every region and type, however written and in whichever region read, and answers for most
     valid ones."""
     answered = valid = 0
@@ -181,6 +181,32 @@ def test_quick_path_answers_exactly_as_phonenumbers(read_in: str, every: int) ->
             answered += quick is not None
             valid += full is not None
     assert answered > 0.8 * valid
+
+
+@pytest.mark.parametrize("quick", [True, False], ids=["quick path", "phonenumbers"])
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("+1 415 555 0123", None, "US"),
+        ("+1 416 555 0123", None, "CA"),  # +1 41…, as San Francisco
+        ("(416) 555-0123", "US", "CA"),  # a Toronto number in a US sheet
+        ("+44 7400 100000", None, "GB"),
+        ("07781 123456", "GB", "GG"),  # a Guernsey mobile in a UK sheet
+        ("tel:+447797123456", None, "JE"),
+        ("447624012345", "GB", "IM"),  # the + Excel dropped
+        ("+7 912 345 6789", None, "RU"),
+        ("8 701 234 5678", "RU", "KZ"),  # a Kazakh mobile in a Russian sheet
+        ("+33 6 12 34 56 78", None, "FR"),
+    ],
+)
+def test_a_reading_names_the_numbers_own_region(
+    raw: str, region: str | None, expected: str, quick: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The region is the number's, not the sheet's: of the regions sharing a country code, the
+    one its digits belong to, alike with and without the quick path."""
+    if not quick:
+        monkeypatch.setattr("wooxy_bulk.phones.quick_reading", lambda text, region: None)
+    assert PhoneParser(region).read(raw).region == expected
 
 
 def _mobiles() -> list[tuple[str, phonenumbers.PhoneNumber]]:

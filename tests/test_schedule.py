@@ -11,6 +11,7 @@ from wooxy_bulk.api import Answer, Outcome, WooxyClient
 from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Journal
 from wooxy_bulk.ledger import Cap, open_ledger
+from wooxy_bulk.phones import PhoneParser
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.schedule import make_hold, send_in_windows, sleep_until
@@ -39,7 +40,8 @@ class FakeClock:
 def located(windows: Windows, phones: Sequence[str]) -> list[PlanRow]:
     rows = [PlanRow(i + 2, (p,), Status.NOT_SENT, p, f"Hi {i}", 1) for i, p in enumerate(phones)]
     for row in rows:
-        row.where = windows.locate(row.phone)
+        row.region = PhoneParser(None).read(row.phone).region
+        row.where = windows.locate(row.phone, row.region)
     return rows
 
 

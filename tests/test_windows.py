@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from wooxy_bulk.errors import RowError
-from wooxy_bulk.windows import Windows, WindowSpec, parse_hours
+from wooxy_bulk.phones import PhoneParser
+from wooxy_bulk.windows import Where, Windows, WindowSpec, parse_hours
 
 NEW_YORK = "+12125551234"
 LOS_ANGELES = "+14155552671"
@@ -23,6 +24,9 @@ AUSTRALIAN_MOBILE = "+61412345678"  # every Australian zone, Perth to Lord Howe
 SAO_PAULO = "+5511912345678"
 MUMBAI = "+919812345678"
 US_TOLL_FREE = "+18005551234"
+GUERNSEY_MOBILE = "+447781123456"  # +44 77…, as UK mobiles
+UK_MOBILE = "+447712345678"
+PHONES = PhoneParser(None)
 
 WEEKDAYS_9_TO_8 = WindowSpec(hours="09:00-20:00", days=["mon", "tue", "wed", "thu", "fri"])
 
@@ -31,8 +35,13 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def locate(windows: Windows, number: str, zone: str = "") -> Where | None:
+    """The number located with its region as the plan reads it."""
+    return windows.locate(number, PHONES.read(number).region, zone)
+
+
 def hold(windows: Windows, number: str, now: datetime, zone: str = "") -> str | None:
-    return windows.hold(windows.locate(number, zone), now)
+    return windows.hold(locate(windows, number, zone), now)
 
 
 WEDNESDAY_13_UTC = utc("2026-03-11T13:00")  # New York 09:00, Paris 14:00, Tokyo 22:00
@@ -118,8 +127,8 @@ def test_country_rules(number: str, now: str, expected: str | None) -> None:
 def test_country_rules_off() -> None:
     """country_rules: false lifts them: a French Sunday night is open without a window."""
     windows = Windows(None, country_rules=False)
-    assert windows.locate(PARIS) is None
-    assert windows.hold(windows.locate(PARIS), utc("2026-03-15T23:00")) is None
+    assert locate(windows, PARIS) is None
+    assert windows.hold(locate(windows, PARIS), utc("2026-03-15T23:00")) is None
 
 
 def test_the_window_narrows_the_rules_and_the_rules_narrow_the_window() -> None:
@@ -137,7 +146,7 @@ def test_the_window_narrows_the_rules_and_the_rules_narrow_the_window() -> None:
 def test_a_number_in_several_zones_waits_for_all_of_them() -> None:
     """An Australian mobile may be in Perth or on the Cocos Islands: Sydney's 10:00 is too early."""
     windows = Windows(WindowSpec(hours="09:00-20:00"))
-    mobile = windows.locate(AUSTRALIAN_MOBILE)
+    mobile = locate(windows, AUSTRALIAN_MOBILE)
     assert mobile is not None and {"Australia/Perth", "Australia/Sydney"} <= set(mobile.zones)
     thursday_10_in_sydney = utc("2026-03-11T23:00")
     assert hold(windows, SYDNEY, thursday_10_in_sydney) is None
@@ -176,6 +185,18 @@ def test_public_holidays_of_the_recipients_country() -> None:
     assert hold(send, PARIS, utc("2026-07-14T10:00")) is not None  # France's rule still holds
 
 
+def test_numbers_sharing_a_prefix_keep_their_own_country() -> None:
+    """A Guernsey and a UK mobile share libphonenumber's time-zone prefix (+44 77): each keeps
+    its own country's public holidays (Guernsey's Liberation Day, 9 May), whichever comes first."""
+    windows = Windows(WindowSpec(hours="09:00-20:00"))
+    liberation_day = utc("2026-05-09T12:00")
+    guernsey = locate(windows, GUERNSEY_MOBILE)
+    assert guernsey is not None and guernsey.region == "GG"
+    assert windows.hold(guernsey, liberation_day) is not None
+    assert hold(windows, UK_MOBILE, liberation_day) is None
+    assert hold(windows, GUERNSEY_MOBILE, utc("2026-05-10T12:00")) is None
+
+
 def test_days_of_the_week() -> None:
     """A Mon–Fri window waits over the weekend in the recipient's zone."""
     windows = Windows(WEEKDAYS_9_TO_8, country_rules=False)
@@ -195,7 +216,7 @@ def test_timezone_column_wins_over_the_number() -> None:
     )
     assert hold(windows, LONDON, WEDNESDAY_13_UTC, "") is None
     with pytest.raises(RowError) as caught:
-        windows.locate(LONDON, "Europe/Londn")
+        locate(windows, LONDON, "Europe/Londn")
     assert str(caught.value) == (
         "'Europe/Londn' in the timezone column is not an IANA time zone such as Europe/Paris"
     )
@@ -204,7 +225,7 @@ def test_timezone_column_wins_over_the_number() -> None:
 def test_the_margin_and_a_cached_opening() -> None:
     """The same Windows asked minute by minute: open until 15 minutes before 20:00, then shut."""
     windows = Windows(WindowSpec(hours="09:00-20:00"), country_rules=False)
-    where = windows.locate(NEW_YORK)
+    where = locate(windows, NEW_YORK)
     evening = utc("2026-03-11T23:40")  # 19:40 in New York
     answers = [windows.hold(where, evening + timedelta(minutes=m)) for m in range(7)]
     assert answers[:5] == [None] * 5
@@ -215,7 +236,7 @@ def test_the_margin_and_a_cached_opening() -> None:
 def test_zones_are_looked_up_once_per_prefix() -> None:
     """A thousand numbers of one prefix cost one libphonenumber look-up and share one Where."""
     windows = Windows(WEEKDAYS_9_TO_8)
-    wheres = {id(windows.locate(f"+1212555{i:04d}")) for i in range(1000)}
+    wheres = {id(locate(windows, f"+1212555{i:04d}")) for i in range(1000)}
     assert len(wheres) == 1
     assert len(windows._by_prefix) == 1
 

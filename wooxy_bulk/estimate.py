@@ -9,12 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import phonenumbers
-
 from .errors import ExitStatus, WooxyBulkError
 from .plan import PlanRow
-
-_PREFIX = 8  # "+" and 7 digits: enough to tell the region sharing a country code (+1, +7, +44)
 
 
 class OverBalance(WooxyBulkError):
@@ -53,35 +49,20 @@ class Estimate:
         return lines
 
 
-_REGIONS: dict[str, str] = {}  # leading digits -> region, filled as numbers are seen
-
-
-def country_of(e164: str) -> str:
-    """The ISO region of an E.164 number, looked up once per leading digits (the region of
-    numbers sharing a country code, such as +1 or +44, follows from their first digits)."""
-    prefix = e164[:_PREFIX]
-    region = _REGIONS.get(prefix)
-    if region is None:
-        try:
-            number = phonenumbers.parse(e164, None)
-        except phonenumbers.NumberParseException:
-            return "ZZ"
-        region = phonenumbers.region_code_for_number(number) or "ZZ"
-        if len(_REGIONS) < 100_000:
-            _REGIONS[prefix] = region
-    return region
+def country_of(row: PlanRow) -> str:
+    """The row's recipient country, as the plan read it from the number (ZZ: none known)."""
+    return row.region or "ZZ"
 
 
 def row_price(row: PlanRow, prices: Mapping[str, float]) -> float:
-    country = country_of(row.phone)
-    return row.segments * prices.get(country, prices.get("default", 0.0))
+    return row.segments * prices.get(country_of(row), prices.get("default", 0.0))
 
 
 def estimate(rows: Sequence[PlanRow], prices: Mapping[str, float] | None) -> Estimate:
     """The estimate for `rows` (the ones that would be sent)."""
     result = Estimate(costs={} if prices else None)
     for row in rows:
-        country = country_of(row.phone)
+        country = country_of(row)
         result.messages[country] = result.messages.get(country, 0) + 1
         result.segments[country] = result.segments.get(country, 0) + row.segments
         if prices and result.costs is not None:

@@ -78,7 +78,7 @@ _REASONS = {
 }
 _CACHE_LIMIT = 250_000  # cleared when full
 
-Reading = tuple[str, int]  # (E.164, phonenumbers.PhoneNumberType) of a valid number
+Reading = tuple[str, int, str]  # (E.164, phonenumbers.PhoneNumberType, region) of a valid number
 
 
 class InvalidNumber(RowError):
@@ -94,10 +94,12 @@ class InvalidNumber(RowError):
 
 @dataclass(frozen=True, slots=True)
 class PhoneReading:
-    """A valid number: its E.164, its libphonenumber type, and what was noticed reading it."""
+    """A valid number: its E.164, its libphonenumber type and region, and what was noticed
+    reading it."""
 
     e164: str
     kind: int  # a phonenumbers.PhoneNumberType
+    region: str  # ISO 3166 alpha-2, as phonenumbers.region_code_for_number: +1 416… is CA
     note: str = ""
 
 
@@ -105,6 +107,7 @@ class PhoneReading:
 class _Candidate:
     e164: str
     kind: int
+    region: str
     how: str  # one of _HOW's keys
 
     def named(self) -> str:
@@ -163,7 +166,7 @@ class PhoneParser:
             notes.append(
                 f"read as {chosen.named()}" + "".join(f", not {c.named()}" for c in set_aside)
             )
-        return PhoneReading(chosen.e164, chosen.kind, "; ".join(notes))
+        return PhoneReading(chosen.e164, chosen.kind, chosen.region, "; ".join(notes))
 
     def _region(self, region: str | None) -> str | None:
         value = (region or "").strip()
@@ -255,14 +258,16 @@ def _candidates(
 
 
 def _reading(text: str, region: str | None) -> Reading | PhoneNumber | NumberParseException:
-    """(E.164, type) of a valid reading, else what phonenumbers made of it (for the error). The
-    quick path answers for most plainly written valid numbers, exactly as phonenumbers would."""
+    """(E.164, type, region) of a valid reading, else what phonenumbers made of it (for the
+    error). The quick path answers for most plainly written valid numbers, exactly as
+    phonenumbers would."""
     quick = quick_reading(text, region)
     if quick is not None:
         return quick
     number = _attempt(text, region)
     if isinstance(number, PhoneNumber) and phonenumbers.is_valid_number(number):
-        return _e164(number), phonenumbers.number_type(number)
+        found_in = phonenumbers.region_code_for_number(number) or ""
+        return _e164(number), phonenumbers.number_type(number), found_in
     return number
 
 

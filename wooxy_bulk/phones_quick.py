@@ -1,12 +1,14 @@
-"""A quick path to E.164 and number type for plainly written numbers, on libphonenumber's metadata.
+"""A quick path to E.164, number type and region for plainly written numbers, on libphonenumber's
+metadata.
 
 Plainly written numbers (digits, spaces, ``. - ( ) /``, an optional leading ``+``) go through
-libphonenumber's parse, validation and typing steps for that shape, on its metadata compiled
-once, at a fraction of the cost of ``phonenumbers.parse`` + ``is_valid_number`` +
-``number_type`` (figures in benchmarks/RESULTS.md). It answers only when the number is valid,
-with exactly what phonenumbers gives (tests/test_phones.py checks that for every region's
-example numbers of every type, written many ways); for anything else it answers None and
-phonenumbers decides. It reads one value one way: the choice between readings is phones.py's.
+libphonenumber's parse, validation, typing and region steps for that shape, on its metadata
+compiled once, at a fraction of the cost of ``phonenumbers.parse`` + ``is_valid_number`` +
+``number_type`` + ``region_code_for_number`` (figures in benchmarks/RESULTS.md). It answers only
+when the number is valid, with exactly what phonenumbers gives (tests/test_phones.py checks that
+for every region's example numbers of every type, written many ways); for anything else it
+answers None and phonenumbers decides. It reads one value one way: the choice between readings
+is phones.py's.
 """
 
 from __future__ import annotations
@@ -146,10 +148,11 @@ def _region_rules(region: str) -> _Rules | None:
     return _rules(phonenumbers.country_code_for_region(region), region)
 
 
-def quick_reading(text: str, region: str | None) -> tuple[str, int] | None:
-    """`text` (stripped) as (E.164, PhoneNumberType) if it is plainly written and valid, else
-    None (not an error: the full parse decides). Mirrors phonenumbers.parse(text, region),
-    is_valid_number and number_type for this shape; it makes no choice between readings."""
+def quick_reading(text: str, region: str | None) -> tuple[str, int, str] | None:
+    """`text` (stripped) as (E.164, PhoneNumberType, region) if it is plainly written and valid,
+    else None (not an error: the full parse decides). Mirrors phonenumbers.parse(text, region),
+    is_valid_number, number_type and region_code_for_number for this shape; it makes no choice
+    between readings."""
     if len(text) > 64 or not _PLAIN.fullmatch(text):
         return None
     digits = text.encode("ascii").translate(None, _NOT_DIGITS).decode("ascii")
@@ -169,8 +172,10 @@ def quick_reading(text: str, region: str | None) -> tuple[str, int] | None:
         nsn = stripped
     if len(nsn) > _MAX_NSN:
         return None
-    kind = _kind(rules.country_code, nsn)
-    return None if kind == PhoneNumberType.UNKNOWN else (f"+{rules.country_code}{nsn}", kind)
+    found_in, kind = _region_and_kind(rules.country_code, nsn)
+    if kind == PhoneNumberType.UNKNOWN:
+        return None
+    return f"+{rules.country_code}{nsn}", kind, found_in
 
 
 def _after_idd(digits: str) -> tuple[_Rules, str] | None:
@@ -225,19 +230,20 @@ def _length_accepted(nsn: str, rules: _Rules) -> bool:
     return size == lengths[0] or size > lengths[-1] or size in lengths[1:]
 
 
-def _kind(country_code: int, nsn: str) -> int:
-    """phonenumbers.number_type for +{country_code}{nsn} (UNKNOWN: not valid), in the region
-    phonenumbers assigns it to (by leading digits, else the first whose type is known)."""
+def _region_and_kind(country_code: int, nsn: str) -> tuple[str, int]:
+    """The region phonenumbers assigns +{country_code}{nsn} to (by leading digits, else the
+    first whose type is known; +1 is US or CA, +44 GB or IM…) and its number_type there
+    (UNKNOWN: not valid)."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
     for region in regions:
         rules = _rules(country_code, region)
         if rules is None:
             continue
         if len(regions) == 1:
-            return rules.kind(nsn)
+            return region, rules.kind(nsn)
         if rules.leading_digits is not None:
             if rules.leading_digits.match(nsn):
-                return rules.kind(nsn)
+                return region, rules.kind(nsn)
         elif (kind := rules.kind(nsn)) != PhoneNumberType.UNKNOWN:
-            return kind
-    return PhoneNumberType.UNKNOWN
+            return region, kind
+    return "", PhoneNumberType.UNKNOWN

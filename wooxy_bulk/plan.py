@@ -46,6 +46,7 @@ class PlanRow:
     error: str = ""
     sms_id: str = ""
     where: object = None  # windows.Where: the recipient's zones, for the send windows
+    region: str = ""  # the number's region (phones.PhoneReading.region), for prices and windows
     note: str = ""  # what was noticed about the row; any step may add one (add_note)
     delivery: str = ""  # the API's delivery status word for a sent row (see delivery.label)
     delivery_checked_at: str = ""  # when it was asked, UTC
@@ -148,7 +149,7 @@ def build_plan(
         try:
             region = cells[country_at] if country_at is not None else None
             reading = parser.read(cells[phone_at], region or None)
-            item.phone = reading.e164
+            item.phone, item.region = reading.e164, reading.region
             item.add_note(reading.note)
             item.add_note(sms_note(reading, cells[phone_at], mobile_only))
             item.text = template.render(cells)

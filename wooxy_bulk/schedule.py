@@ -41,9 +41,8 @@ def attach_windows(campaign: Campaign, plan: Plan) -> Windows | None:
         cells = row.cells
         country = (cells[country_at].strip() if country_at is not None else "") or default
         try:
-            row.where = locate(
-                row.phone, cells[zone_at].strip() if zone_at is not None else "", country
-            )
+            zone = cells[zone_at].strip() if zone_at is not None else ""
+            row.where = locate(row.phone, row.region, zone, country)
         except RowError as exc:
             row.status, row.error = Status.INVALID, str(exc)
     return windows

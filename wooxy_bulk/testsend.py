@@ -31,11 +31,15 @@ def recipient(campaign: Campaign, raw: str) -> str:
 
 
 def rows_for(plan: Plan, number: str, count: int) -> list[PlanRow]:
-    """Copies of the first `count` ready rows, addressed to `number`."""
+    """Copies of the first `count` ready rows, addressed to `number` (an E.164 number)."""
     ready = plan.with_status(Status.READY)[:count]
     if not ready:
         raise InputError("--test-to: no row is ready to send, so there is no text to test")
-    return [replace(r, status=Status.NOT_SENT, phone=number, sms_id="", error="") for r in ready]
+    region = PhoneParser(None).read(number).region
+    return [
+        replace(r, status=Status.NOT_SENT, phone=number, region=region, sms_id="", error="")
+        for r in ready
+    ]
 
 
 def journal_path(campaign: Campaign) -> Path:

@@ -33,6 +33,7 @@ _HOURS = re.compile(r"(\d\d?):(\d\d)-(\d\d?):(\d\d)")
 _HEAD = 5  # a number's first digits, enough to find its time-zone prefix for most numbers
 _LONG_HEADS = frozenset(p[:_HEAD] for p in TIMEZONE_DATA if len(p) > _HEAD)
 _MISSING = object()
+_NON_GEOGRAPHIC = "001"  # libphonenumber's region of +800, +882… numbers
 _EVERY_DAY = frozenset(range(7))
 _MON_SAT = frozenset(range(6))
 
@@ -180,10 +181,9 @@ class Windows:
 
     def __init__(self, spec: WindowSpec | None, country_rules: bool = True) -> None:
         self.spec, self.country_rules = spec, country_rules
-        self._by_prefix: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {}
+        self._by_prefix: dict[tuple[str, str | None], tuple[tuple[str, ...], str | None]] = {}
         self._heads: dict[str, str] = {}
-        self._regionless: set[str] = set()
-        self._where: dict[object, Where | None] = {}
+        self._where: dict[tuple[str, str, str], Where | None] = {}
         self._zones: dict[str, str | None] = {}
         self._openings: dict[Where, Opening] = {}
 
@@ -191,19 +191,19 @@ class Windows:
     def active(self) -> bool:
         return self.spec is not None or self.country_rules
 
-    def locate(self, e164: str, zone_cell: str = "", country: str | None = None) -> Where | None:
-        """Where a number's recipient is; None when no window or rule applies to it. Raises
-        RowError for a timezone cell that names no IANA zone."""
+    def locate(
+        self, e164: str, region: str, zone_cell: str = "", country: str | None = None
+    ) -> Where | None:
+        """Where a number's recipient is; None when no window or rule applies to it. `region` is
+        the number's, as the plan read it (PlanRow.region); `country` (the row's country cell or
+        the default region) stands in for a number of no region (+800, +882…). Raises RowError
+        for a timezone cell that names no IANA zone."""
+        home = region if region and region != _NON_GEOGRAPHIC else (country or "").upper()
         prefix = self._heads.get(e164[1 : 1 + _HEAD]) or self._prefix(e164)
-        key: object = prefix
-        if zone_cell or prefix in self._regionless:
-            key = (prefix, zone_cell, country)
+        key = (prefix, home, zone_cell)
         found = self._where.get(key, _MISSING)
         if found is _MISSING:
-            self._number(e164, prefix)  # learns whether the prefix has a region of its own
-            if prefix in self._regionless:
-                key = (prefix, zone_cell, country)
-            found = self._where[key] = self._locate(e164, prefix, zone_cell, country)
+            found = self._where[key] = self._locate(e164, prefix, home or None, zone_cell)
         return found  # type: ignore[return-value]
 
     def _prefix(self, e164: str) -> str:
@@ -217,11 +217,10 @@ class Windows:
             self._heads[head] = prefix
         return prefix
 
-    def _locate(self, e164: str, prefix: str, zone_cell: str, country: str | None) -> Where | None:
-        zones, region, state = self._number(e164, prefix)
-        region = region or (country or "").upper() or None
+    def _locate(self, e164: str, prefix: str, region: str | None, zone_cell: str) -> Where | None:
         if self.spec is None and (not self.country_rules or region not in COUNTRY_RULES):
             return None
+        zones, state = self._number(e164, prefix, region)
         if zone_cell:
             zones = (self._zone(zone_cell),)
         elif not zones and region:
@@ -233,13 +232,13 @@ class Windows:
             )
         return Where(zones, region, state)
 
-    def _number(self, e164: str, prefix: str) -> tuple[tuple[str, ...], str | None, str | None]:
-        """libphonenumber's zones, region and (US) state for the first number with `prefix`."""
-        hit = self._by_prefix.get(prefix)
+    def _number(
+        self, e164: str, prefix: str, region: str | None
+    ) -> tuple[tuple[str, ...], str | None]:
+        """libphonenumber's zones and (US) state for the first number with `prefix` in `region`."""
+        hit = self._by_prefix.get((prefix, region))
         if hit is None:
-            hit = self._by_prefix[prefix] = number_facts(e164)
-            if hit[1] is None:
-                self._regionless.add(prefix)
+            hit = self._by_prefix[prefix, region] = number_facts(e164, region)
         return hit
 
     def _zone(self, cell: str) -> str:
@@ -281,22 +280,20 @@ class Windows:
         return None if opening.is_open else opening.reason()
 
 
-def number_facts(e164: str) -> tuple[tuple[str, ...], str | None, str | None]:
-    """libphonenumber's time zones (none when unknown), region and US state of a number."""
+def number_facts(e164: str, region: str | None) -> tuple[tuple[str, ...], str | None]:
+    """libphonenumber's time zones of a number (none when unknown), and its state when its
+    region is US."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return (), None, None
+        return (), None
     zones = tuple(z for z in timezone.time_zones_for_number(number) if z != "Etc/Unknown")
-    region = phonenumbers.region_code_for_number(number)
-    if region in (None, phonenumbers.UNKNOWN_REGION, "001"):
-        region = None
     state = None
     if region == "US":
         place = geocoder.description_for_number(number, "en")
         code = place.rsplit(", ", 1)[-1] if ", " in place else ""
         state = _STATE_CODES.get(code, place if place in STATE_RULES else None)
-    return tuple(z for z in zones if zone_name(z)), region, state
+    return tuple(z for z in zones if zone_name(z)), state
 
 
 @cache
