@@ -58,8 +58,10 @@ from .schedule import (
 from .scope import origin
 from .sender import (
     End,
+    Limit,
     SendPolicy,
     SendReport,
+    first_to_go,
     run_event_loop,
     select,
     send_rows,
@@ -611,25 +613,25 @@ def _send(
             entries,
             retry_failed=options.retry_failed,
             resend_unknown=options.resend_unknown,
-            limit=options.limit,
         )
         rows = selection.to_send
         sending = ledger.for_sending(scope, campaign.name, cap, utc_now)
         hold = make_hold(windows, timing.clock)
-        if rows:
+        going = first_to_go(rows, options.limit, hold)
+        if going:
             account, account_line = _read_account(campaign, url, token)
             if options.yes or options.sandbox:
                 click.echo(account_line)
             if account is not None:  # with prices: an estimate over the balance sends nothing
-                check_balance(rows, campaign.prices, account.balance)
+                check_balance(going, campaign.prices, account.balance)
             if not (options.yes or options.sandbox):
-                summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
-                held = sum(hold(row) is not None for row in rows) if hold else 0
+                summary = confirmation(campaign, plan, going, url, selection.skipped, account_line)
+                held = sum(hold(row) is not None for row in going) if hold else 0
                 _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
         report = SendReport()
         try:
-            with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
+            with make_progress(len(going), quiet=options.quiet, stream=sys.stderr) as progress:
                 report = run_event_loop(
                     _send_async(
                         campaign,
@@ -641,6 +643,7 @@ def _send(
                         progress,
                         windows=windows,
                         wait=options.wait,
+                        limit=options.limit,
                         timing=timing,
                     )
                 )
@@ -765,10 +768,12 @@ async def _send_async(
     *,
     windows: Windows | None = None,
     wait: bool = False,
+    limit: int | None = None,
     timing: Timing | None = None,
 ) -> SendReport:
-    """Send `rows` with the campaign's client and policy; a journal factory makes a test send.
-    The ledger's send side (none for a test send) reserves and records each message."""
+    """Send `rows` with the campaign's client and policy, at most `limit` messages; a journal
+    factory makes a test send. The ledger's send side (none for a test send) reserves and
+    records each message."""
     policy = SendPolicy(
         concurrency=campaign.api.concurrency, max_attempts=campaign.api.max_attempts
     )
@@ -792,6 +797,7 @@ async def _send_async(
                 )
             timing = timing or _timing(None)
             hold = make_hold(windows, timing.clock)
+            most = Limit(limit) if limit is not None else None  # one count over --wait's rounds
 
             def send(batch: Sequence[PlanRow]) -> Awaitable[SendReport]:
                 return send_rows(
@@ -804,6 +810,7 @@ async def _send_async(
                     slots=slots,
                     ledger=sending,
                     hold=hold,
+                    limit=most,
                 )
 
             def waiting(count: int, opening: Opening) -> None:
