@@ -1,4 +1,4 @@
-"""Tests for wooxy_bulk.cellformat: values rendered as the sheet shows them in common formats."""
+"""Tests for wooxy_bulk.contacts.cellformat: values as the sheet shows them in common formats."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from wooxy_bulk.cellformat import general, is_scientific, render
+from wooxy_bulk.contacts.cellformat import general, is_scientific, render
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for wooxy_bulk.codepages through open_contacts: each encoding spreadsheets write."""
+"""Tests for wooxy_bulk.contacts.codepages via open_contacts: each encoding spreadsheets write."""
 
 from __future__ import annotations
 

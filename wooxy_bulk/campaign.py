@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from . import yamlfile
-from .contacts_text import check_codec
+from .contacts import check_codec
 from .errors import InputError, display_path, located
 from .ledger import DEFAULT_LEDGER, is_url
 from .textfile import read_text

@@ -9,8 +9,8 @@ import re
 from collections.abc import Generator
 from pathlib import Path
 
+from ..errors import InputError, located
 from .codepages import SAVE_AS, Encoding, detect, encoding_of
-from .errors import InputError, located
 
 Records = Generator[tuple[int, tuple[str, ...]], None, None]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import charset_normalizer
 
-from .errors import located
+from ..errors import located
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts like UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32"),

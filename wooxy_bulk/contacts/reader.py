@@ -1,5 +1,5 @@
-"""Contacts files read as text, header first, rows streamed: delimited text (contacts_text.py)
-or a workbook sheet (contacts_workbook.py), after checking that the content is what the name says
+"""Contacts files read as text, header first, rows streamed: delimited text (text.py) or a
+workbook sheet (workbook.py), after checking that the content is what the name says
 (filekind.py)."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
-from .contacts_text import TextSource
-from .contacts_workbook import WorkbookSource
-from .errors import display_path, located
+from ..errors import display_path, located
 from .filekind import TEXT, WORKBOOKS, check_kind, sniff
+from .text import TextSource
+from .workbook import WorkbookSource
 
 Row = tuple[int, tuple[str, ...]]
 Records = Generator[tuple[int, tuple[str, ...]], None, None]

@@ -25,8 +25,8 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
+from ..errors import located
 from . import cellformat
-from .errors import located
 from .ods_cells import open_ods_details
 from .xlsx_cells import Detail, PulledDetails, open_details, workbook_formats
 
