@@ -1,4 +1,4 @@
-"""The characters that force UCS-2, the GSM-7 look-alikes that replace them, and their cost."""
+"""The GSM-7 alphabet and segment counts, the characters that force UCS-2, their look-alikes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ import unicodedata
 import pytest
 
 from wooxy_bulk.characters import (
+    GSM_CHARACTERS,
     KEPT_ON_PURPOSE,
     REPLACEMENTS,
     CharacterTally,
+    count_segments,
     culprits,
     replace_typographic,
     ucs2_note,
 )
-from wooxy_bulk.render import GSM_CHARACTERS, count_segments
+
+EMOJI = "\U0001f600"  # 😀, two UTF-16 units
+GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
 
 # GOV.UK Notify's SMS replacements (notifications_utils/sanitise_text.py, SanitiseSMS).
 NOTIFY = {
@@ -53,6 +60,56 @@ TWILIO = {
     **dict.fromkeys("\u200b\ufeff\u2060", ""),
     "‹": ">", "›": "<", "‼": "!!", "„": '"', "…": "...",
 }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", (0, False)),
+        ("a" * 160, (1, False)),
+        ("a" * 161, (2, False)),
+        ("a" * 306, (2, False)),
+        ("a" * 307, (3, False)),
+        ("a" * 159 + "€", (2, False)),  # 161 septets
+        ("a" * 158 + "€", (1, False)),  # 160 septets
+        ("€" * 80, (1, False)),
+        ("€" * 81, (2, False)),
+        ("a" * 152 + "€" + "a" * 152, (3, False)),  # 306 septets, but € may not straddle parts
+        ("a" * 151 + "€" + "a" * 153, (2, False)),  # 306 septets, € ends part 1 exactly
+        ("é" * 160, (1, False)),
+        ("á", (1, True)),
+        ("á" * 70, (1, True)),
+        ("á" * 71, (2, True)),
+        ("á" * 134, (2, True)),
+        ("á" * 135, (3, True)),
+        ("a" * 159 + "á", (3, True)),  # one non-GSM character turns the whole text into UCS-2
+        (EMOJI * 35, (1, True)),
+        (EMOJI * 36, (2, True)),
+        ("á" * 66 + EMOJI + "á" * 66, (3, True)),  # 134 units, but the pair may not straddle
+        ("á" * 65 + EMOJI + "á" * 67, (2, True)),  # 134 units, the pair ends part 1 exactly
+        (GSM_BASIC, (1, False)),  # 127 characters of the basic table, one septet each
+        ("`", (1, True)),  # backtick is not in GSM 03.38
+        ("ç", (1, True)),  # only capital Ç is
+        ("\t", (1, True)),
+        ("Α", (1, True)),  # Greek capital alpha, not Latin A
+    ],
+)
+def test_count_segments(text: str, expected: tuple[int, bool]) -> None:
+    """Parts and encoding follow GSM 03.38 / UCS-2 rules, wide characters never split."""
+    assert count_segments(text) == expected
+
+
+@pytest.mark.parametrize("char", list("\f^{}\\[~]|€"))
+def test_extension_characters_count_two_septets(char: str) -> None:
+    """Every extension-table character is GSM-7 and takes two septets."""
+    assert count_segments("x" * 158 + char) == (1, False)
+    assert count_segments("x" * 159 + char) == (2, False)
+
+
+def test_basic_table_is_complete() -> None:
+    """The basic table holds 127 distinct characters (plus ESC), none of them UCS-2."""
+    assert len(set(GSM_BASIC)) == 127
+    assert all(count_segments(ch) == (1, False) for ch in GSM_BASIC)
 
 
 @pytest.mark.parametrize(("char", "theirs"), sorted(NOTIFY.items()))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import signal
+import sqlite3
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +30,9 @@ CONTACTS = {
     "São Paulo": "+5511912345678",
     "Mumbai": "+919812345678",
 }
+
+
+WEDNESDAY = "2026-03-11T13:00"  # 09:00 in New York, 06:00 in Los Angeles, 22:00 in Tokyo
 
 
 def opens(when: str) -> str:
@@ -72,8 +77,10 @@ INSTANTS = {
 }
 
 
-def world_campaign(folder: Path, **changes: object) -> Path:
-    lines = [f"{phone},{city}" for city, phone in CONTACTS.items()]
+def world_campaign(
+    folder: Path, cities: Sequence[str] = tuple(CONTACTS), **changes: object
+) -> Path:
+    lines = [f"{CONTACTS[city]},{city}" for city in cities]
     (folder / "contacts.csv").write_text("phone,city\n" + "\n".join(lines) + "\n", "utf-8")
     data: dict[str, object] = {
         "name": "world",
@@ -237,3 +244,58 @@ def test_ctrl_c_stops_a_wait_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     statuses = {r["status"] for r in by_city(tmp_path / "results-sandbox.csv").values()}
     assert statuses == {"sent", "not_sent"}
+
+
+def test_limit_counts_messages_sent_not_rows_held(tmp_path: Path) -> None:
+    """--limit 2 sends 2 messages, to the first rows whose window is open; the rows held before
+    them stay not_sent saying when they open, the rows after them are past the limit."""
+    cities = ["Tokyo", "Sydney", "New York", "Los Angeles", "London", "Paris"]
+    campaign = world_campaign(tmp_path, cities)
+    done = invoke("run", campaign, "--sandbox", "--quiet", "--limit", "2", clock=fixed(WEDNESDAY))
+    assert done.exit_code == 0, done.output
+    rows = by_city(tmp_path / "results-sandbox.csv")
+    assert {city: (r["status"], r["error"]) for city, r in rows.items()} == {
+        "Tokyo": ("not_sent", opens("Thu 09:00 Asia/Tokyo")),
+        "Sydney": ("not_sent", opens("Thu 09:00 Australia/Sydney")),
+        "New York": ("sent", ""),
+        "Los Angeles": ("not_sent", opens("Wed 09:00 America/Los_Angeles")),
+        "London": ("sent", ""),
+        "Paris": ("not_sent", "past --limit 2; a re-run sends it"),
+    }
+    assert "Done: 2 sent, 4 not_sent" in done.output
+    assert "Held by send windows: 3 rows (not_sent)" in done.output
+
+
+def test_wait_with_a_limit_stops_at_the_limit(tmp_path: Path) -> None:
+    """--wait --limit 3: the two rows open now go, then the run waits for Los Angeles, sends it
+    as the third message and ends there, without waiting for Tokyo."""
+    campaign = world_campaign(tmp_path, ["Tokyo", "New York", "Los Angeles", "London"])
+    fake = FakeTime(WEDNESDAY)
+    done = invoke(
+        "run", campaign, "--sandbox", "--wait", "--limit", "3", clock=fake, sleep=fake.sleep
+    )
+    assert done.exit_code == 0, done.output
+    rows = by_city(tmp_path / "results-sandbox.csv")
+    assert {city: r["status"] for city, r in rows.items()} == {
+        "Tokyo": "not_sent",
+        "New York": "sent",
+        "Los Angeles": "sent",
+        "London": "sent",
+    }
+    assert rows["Tokyo"]["error"] == opens("Thu 09:00 Asia/Tokyo")
+    assert fake.now == datetime(2026, 3, 11, 16, 0, tzinfo=UTC)  # 09:00 in Los Angeles
+
+
+def test_a_held_row_is_not_reserved_under_the_frequency_cap(tmp_path: Path) -> None:
+    """With a cap of 1 message, --wait sends every row as its window opens: a row held by its
+    window was never counted against the cap (no reservation of its own blocks it), and the
+    ledger ends with one sent message a number and nothing pending."""
+    cap = {"messages": 1, "hours": 24}
+    campaign = world_campaign(tmp_path, frequency_cap=cap)
+    fake = FakeTime(WEDNESDAY)
+    done = invoke("run", campaign, "--sandbox", "--wait", clock=fake, sleep=fake.sleep)
+    assert done.exit_code == 0, done.output
+    assert "Done: 9 sent" in done.output
+    with sqlite3.connect(tmp_path / ".wooxy-bulk" / "ledger.sqlite") as db:
+        states = db.execute("SELECT phone, state FROM sends").fetchall()
+    assert sorted(states) == sorted((phone, "sent") for phone in CONTACTS.values())

@@ -1,19 +1,14 @@
-"""Tests of wooxy_bulk.render: message templates and SMS segment counting."""
+"""Tests of wooxy_bulk.render: message templates."""
 
 from __future__ import annotations
 
 import pytest
 
 from wooxy_bulk.errors import InputError, RowError
-from wooxy_bulk.render import MessageTemplate, alias_for, count_segments
+from wooxy_bulk.render import MessageTemplate, alias_for
 
 COLUMNS = ["phone", "First Name", "city", "e-mail", "2nd line"]
 NAME = "templates/x.txt.j2"
-EMOJI = "\U0001f600"  # 😀, two UTF-16 units
-GSM_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
 
 
 def compile_(source: str, columns: list[str] | None = None) -> MessageTemplate:
@@ -26,56 +21,6 @@ def cells(**values: str) -> list[str]:
     """A row for COLUMNS: phone, first (First Name), city, email (e-mail), line2 (2nd line)."""
     keys = ["phone", "first", "city", "email", "line2"]
     return [values.get(k, "") for k in keys]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", (0, False)),
-        ("a" * 160, (1, False)),
-        ("a" * 161, (2, False)),
-        ("a" * 306, (2, False)),
-        ("a" * 307, (3, False)),
-        ("a" * 159 + "€", (2, False)),  # 161 septets
-        ("a" * 158 + "€", (1, False)),  # 160 septets
-        ("€" * 80, (1, False)),
-        ("€" * 81, (2, False)),
-        ("a" * 152 + "€" + "a" * 152, (3, False)),  # 306 septets, but € may not straddle parts
-        ("a" * 151 + "€" + "a" * 153, (2, False)),  # 306 septets, € ends part 1 exactly
-        ("é" * 160, (1, False)),
-        ("á", (1, True)),
-        ("á" * 70, (1, True)),
-        ("á" * 71, (2, True)),
-        ("á" * 134, (2, True)),
-        ("á" * 135, (3, True)),
-        ("a" * 159 + "á", (3, True)),  # one non-GSM character turns the whole text into UCS-2
-        (EMOJI * 35, (1, True)),
-        (EMOJI * 36, (2, True)),
-        ("á" * 66 + EMOJI + "á" * 66, (3, True)),  # 134 units, but the pair may not straddle
-        ("á" * 65 + EMOJI + "á" * 67, (2, True)),  # 134 units, the pair ends part 1 exactly
-        (GSM_BASIC, (1, False)),  # 127 characters of the basic table, one septet each
-        ("`", (1, True)),  # backtick is not in GSM 03.38
-        ("ç", (1, True)),  # only capital Ç is
-        ("\t", (1, True)),
-        ("Α", (1, True)),  # Greek capital alpha, not Latin A
-    ],
-)
-def test_count_segments(text: str, expected: tuple[int, bool]) -> None:
-    """Parts and encoding follow GSM 03.38 / UCS-2 rules, wide characters never split."""
-    assert count_segments(text) == expected
-
-
-@pytest.mark.parametrize("char", list("\f^{}\\[~]|€"))
-def test_extension_characters_count_two_septets(char: str) -> None:
-    """Every extension-table character is GSM-7 and takes two septets."""
-    assert count_segments("x" * 158 + char) == (1, False)
-    assert count_segments("x" * 159 + char) == (2, False)
-
-
-def test_basic_table_is_complete() -> None:
-    """The basic table holds 127 distinct characters (plus ESC), none of them UCS-2."""
-    assert len(set(GSM_BASIC)) == 127
-    assert all(count_segments(ch) == (1, False) for ch in GSM_BASIC)
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wooxy_bulk.api import WooxyClient
+from wooxy_bulk.api import Answer, Outcome, WooxyClient
 from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Journal
+from wooxy_bulk.ledger import Cap, open_ledger
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.schedule import make_hold, send_in_windows, sleep_until
-from wooxy_bulk.sender import End, SendPolicy, SendReport, send_rows
+from wooxy_bulk.sender import End, Limit, SendPolicy, SendReport, first_to_go, send_rows
 from wooxy_bulk.windows import Windows, WindowSpec
 
 
@@ -135,3 +136,82 @@ def test_a_stop_ends_the_sleep_at_once() -> None:
 
     done, seconds = asyncio.run(main())
     assert done is False and seconds < 5
+
+
+WEDNESDAY = datetime(2026, 3, 11, 13, 0, tzinfo=UTC)  # 09:00 in New York, 22:00 in Tokyo
+NINE_TO_EIGHT = Windows(WindowSpec(hours="09:00-20:00"), country_rules=False)
+TOKYO, NEW_YORK, SYDNEY, LONDON = "+81312345678", "+12125551234", "+61293744000", "+447400100000"
+PARIS, MUMBAI = "+33612345678", "+919812345678"
+
+
+class LedgerWatchingClient:
+    """Accepts every message; at each post, reads the ledger as another campaign starting then
+    would (its plan's check at a cap of 1) and notes the numbers it would find taken."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.posted: list[str] = []
+        self.taken: set[str] = set()
+
+    async def send(self, phone: str, text: str) -> Answer:
+        self.posted.append(phone)
+        other = open_ledger(self.path)
+        self.taken |= set(other.over_cap("scope", Cap(1, 24), WEDNESDAY))
+        other.close()
+        return Answer(Outcome.SENT, sms_id=f"{len(self.posted):024x}")
+
+
+def send_capped(
+    rows: list[PlanRow], folder: Path, limit: Limit | None = None
+) -> tuple[SendReport, LedgerWatchingClient]:
+    """Send `rows` on Wednesday 13:00 UTC through a SQLite ledger at a cap of 1 message a day,
+    with the 09:00-20:00 window."""
+    client = LedgerWatchingClient(folder / "ledger.sqlite")
+
+    async def main() -> SendReport:
+        ledger = open_ledger(client.path)
+        sending = ledger.for_sending("scope", "spring", Cap(1, 24), lambda: WEDNESDAY)
+        hold = make_hold(NINE_TO_EIGHT, lambda: WEDNESDAY)
+        with Journal(folder / "j.sqlite", "t") as journal:
+            report = await send_rows(
+                rows, client, journal, SendPolicy(), ledger=sending, hold=hold, limit=limit
+            )  # type: ignore[arg-type]
+        await sending.aclose()
+        ledger.close()
+        return report
+
+    return asyncio.run(main()), client
+
+
+def test_a_row_held_by_its_window_is_never_reserved(tmp_path: Path) -> None:
+    """Under a frequency cap, a row held by its window is not reserved at any moment of the run:
+    another campaign on the ledger may text that number meanwhile; the numbers sent are."""
+    rows = located(NINE_TO_EIGHT, [TOKYO, NEW_YORK, SYDNEY, LONDON])
+    report, client = send_capped(rows, tmp_path)
+    assert sorted(client.posted) == sorted([NEW_YORK, LONDON])
+    assert report.held == [rows[0], rows[2]]
+    assert TOKYO not in client.taken and SYDNEY not in client.taken
+    assert client.taken <= {NEW_YORK, LONDON}
+
+
+def test_limit_counts_the_rows_that_go_not_those_held_or_over_the_cap(tmp_path: Path) -> None:
+    """--limit 2 under a cap: the two messages go to the first rows open and under the cap; the
+    rows held before them say when they open, the capped one is suppressed, the last is past the
+    limit; the confirmation's view (first_to_go) named the open rows before the run."""
+    rows = located(NINE_TO_EIGHT, [TOKYO, NEW_YORK, LONDON, SYDNEY, PARIS, MUMBAI])
+    assert first_to_go(rows, 2, make_hold(NINE_TO_EIGHT, lambda: WEDNESDAY)) == rows[1:3]
+    ledger = open_ledger(tmp_path / "ledger.sqlite")
+    ledger.record("scope", "autumn", [(LONDON, "a" * 24, WEDNESDAY - timedelta(hours=1))])
+    ledger.close()
+    report, client = send_capped(rows, tmp_path, Limit(2))
+    assert client.posted == [NEW_YORK, PARIS]
+    assert report.sent == 2 and report.limited and report.held == [rows[0], rows[3]]
+    capped = "frequency cap: 1 message in the last 24 hours (at most 1), from autumn"
+    assert [(r.status, r.error) for r in rows] == [
+        (Status.NOT_SENT, "outside its send window: opens Thu 09:00 Asia/Tokyo"),
+        (Status.SENT, ""),
+        (Status.SUPPRESSED, capped),
+        (Status.NOT_SENT, "outside its send window: opens Thu 09:00 Australia/Sydney"),
+        (Status.SENT, ""),
+        (Status.NOT_SENT, "past --limit 2; a re-run sends it"),
+    ]

@@ -23,7 +23,7 @@ from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Entry, Journal, JState
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
-from wooxy_bulk.sender import End, SendPolicy, SendReport, select, send_rows
+from wooxy_bulk.sender import End, Limit, SendPolicy, SendReport, select, send_rows
 from wooxy_bulk.slots import LocalSlots
 
 
@@ -311,16 +311,14 @@ def test_select_applies_earlier_runs(
         assert "may have been delivered" in row.error
 
 
-def test_select_limit_leaves_the_rest_not_sent() -> None:
-    """--limit N picks the first N sendable rows; the rest are not_sent with the reason."""
+def test_limit_sends_at_most_n_and_leaves_the_rest_not_sent(journal: Journal) -> None:
+    """--limit 2 with ten workers: the first 2 rows are sent, the rest not_sent with the reason."""
     rows = rows_for(numbers(5))
-    for row in rows:
-        row.status = Status.READY
-    rows[1].status = Status.INVALID
-    selection = select(rows, {}, limit=2)
-    assert [r.row for r in selection.to_send] == [2, 4]
-    assert rows[3].status is Status.NOT_SENT and "past --limit 2" in rows[3].error
-    assert selection.skipped == {Status.NOT_SENT: 2}
+    client = ScriptedClient([Answer(Outcome.SENT, sms_id=f"{i:024x}") for i in range(5)])
+    report = asyncio.run(send_rows(rows, client, journal, FAST, limit=Limit(2)))  # type: ignore[arg-type]
+    assert (report.sent, report.limited) == (2, True) and len(client.times) == 2
+    assert [r.status for r in rows] == [Status.SENT] * 2 + [Status.NOT_SENT] * 3
+    assert {r.error for r in rows[2:]} == {"past --limit 2; a re-run sends it"}
 
 
 class PatternClient:

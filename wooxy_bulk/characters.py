@@ -1,4 +1,9 @@
-"""The characters that make a text UCS-2, and the GSM-7 look-alikes that may replace them.
+"""Which characters a text may hold: the GSM-7 alphabet, the SMS parts a text needs, the
+characters that make it UCS-2, and the GSM-7 look-alikes that may replace them.
+
+``count_segments``: GSM-7 (an extension-table character counts 2) gives 160 characters in one
+part and 153 per part beyond; anything else is UCS-2, 70 UTF-16 units in one part and 67 per part
+beyond. An extension character or a surrogate pair is never split across two parts.
 
 One curly apostrophe pasted from Word turns a 1-part GSM-7 message into a 2-part UCS-2 one. This
 module names such characters (``culprits``) and, with ``characters: replace``, swaps the
@@ -12,10 +17,56 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from .render import GSM_CHARACTERS, count_segments
+# GSM 03.38 default alphabet (ESC excluded), row by row of the 16x8 table.
+_GSM_BASIC = (
+    "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7"  # @£$¥èéùìòÇ
+    "\n\u00d8\u00f8\r\u00c5\u00e5"  # Øø Åå
+    "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e"  # Δ_ΦΓΛΩΠΨΣΘΞ
+    "\u00c6\u00e6\u00df\u00c9"  # ÆæßÉ
+    " !\"#\u00a4%&'()*+,-./0123456789:;<=>?"  # ¤
+    "\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00c4\u00d6\u00d1\u00dc\u00a7"  # ¡ ÄÖÑÜ§
+    "\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"  # ¿ äöñüà
+)
+_GSM_EXTENSION = "\f^{}\\[~]|\u20ac"  # each is ESC + a character: 2 septets (€ is \u20ac)
+_DROP_BASIC = str.maketrans(dict.fromkeys(_GSM_BASIC))
+_EXTENSION_SET = frozenset(_GSM_EXTENSION)
+GSM_CHARACTERS = frozenset(_GSM_BASIC + _GSM_EXTENSION)  # what a GSM-7 text may hold
+
+
+def _pack(text: str, wide: Callable[[str], bool], size: int) -> int:
+    """Parts of ``size`` units, a 2-unit character never split across two parts."""
+    parts, used = 1, 0
+    for ch in text:
+        cost = 2 if wide(ch) else 1
+        if used + cost > size:
+            parts, used = parts + 1, cost
+        else:
+            used += cost
+    return parts
+
+
+def count_segments(text: str) -> tuple[int, bool]:
+    """(number of SMS parts, True if the text needs UCS-2); empty text is 0 parts."""
+    if not text:
+        return 0, False
+    rest = text.translate(_DROP_BASIC)  # what is not in the GSM basic set
+    if not rest or _EXTENSION_SET.issuperset(rest):
+        septets = len(text) + len(rest)
+        if septets <= 160:
+            return 1, False
+        if not rest:
+            return -(-septets // 153), False
+        return _pack(text, _EXTENSION_SET.__contains__, 153), False
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units <= 70:
+        return 1, True
+    if units == len(text):
+        return -(-units // 67), True
+    return _pack(text, lambda ch: ch > "\uffff", 67), True
+
 
 # Each entry: the character → its GSM-7 look-alike. Checked in tests against GOV.UK Notify's
 # replacement list and Twilio's smart-encoding list; where we differ, the README says why.

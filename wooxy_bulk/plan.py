@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .campaign import Campaign, campaign_warnings
-from .characters import CharacterTally
+from .characters import CharacterTally, count_segments
 from .contacts import Contacts, open_contacts
 from .errors import RowError, display_path, located
 from .phones import PhoneParser, sms_note
-from .render import MessageTemplate, count_segments
+from .render import MessageTemplate
 from .suppression import Suppressions, read_suppressions
 from .textfile import read_text
 

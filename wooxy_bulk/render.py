@@ -1,4 +1,4 @@
-"""Message texts: Jinja2 templates rendered in a sandbox per contact row, and SMS segment counts.
+"""Message texts: Jinja2 templates rendered in a sandbox per contact row.
 
 Variables: every column under its header name. A header that is no usable Jinja name ("First Name",
 "e-mail", "2nd line") is also reachable under its alias: lower-cased, each run of
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
@@ -29,7 +29,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import RowError, located
 
-__all__ = ["MessageTemplate", "alias_for", "count_segments"]
+__all__ = ["MessageTemplate", "alias_for"]
 
 
 class _Undefined(StrictUndefined):
@@ -268,51 +268,3 @@ class MessageTemplate:
         if not text:
             raise RowError("the text is empty")
         return text
-
-
-# GSM 03.38 default alphabet (ESC excluded), row by row of the 16x8 table.
-_GSM_BASIC = (
-    "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7"  # @£$¥èéùìòÇ
-    "\n\u00d8\u00f8\r\u00c5\u00e5"  # Øø Åå
-    "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e"  # Δ_ΦΓΛΩΠΨΣΘΞ
-    "\u00c6\u00e6\u00df\u00c9"  # ÆæßÉ
-    " !\"#\u00a4%&'()*+,-./0123456789:;<=>?"  # ¤
-    "\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ\u00c4\u00d6\u00d1\u00dc\u00a7"  # ¡ ÄÖÑÜ§
-    "\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1\u00fc\u00e0"  # ¿ äöñüà
-)
-_GSM_EXTENSION = "\f^{}\\[~]|\u20ac"  # each is ESC + a character: 2 septets (€ is \u20ac)
-_DROP_BASIC = str.maketrans(dict.fromkeys(_GSM_BASIC))
-_EXTENSION_SET = frozenset(_GSM_EXTENSION)
-GSM_CHARACTERS = frozenset(_GSM_BASIC + _GSM_EXTENSION)  # what a GSM-7 text may hold
-
-
-def _pack(text: str, wide: Callable[[str], bool], size: int) -> int:
-    """Parts of ``size`` units, a 2-unit character never split across two parts."""
-    parts, used = 1, 0
-    for ch in text:
-        cost = 2 if wide(ch) else 1
-        if used + cost > size:
-            parts, used = parts + 1, cost
-        else:
-            used += cost
-    return parts
-
-
-def count_segments(text: str) -> tuple[int, bool]:
-    """(number of SMS parts, True if the text needs UCS-2); empty text is 0 parts."""
-    if not text:
-        return 0, False
-    rest = text.translate(_DROP_BASIC)  # what is not in the GSM basic set
-    if not rest or _EXTENSION_SET.issuperset(rest):
-        septets = len(text) + len(rest)
-        if septets <= 160:
-            return 1, False
-        if not rest:
-            return -(-septets // 153), False
-        return _pack(text, _EXTENSION_SET.__contains__, 153), False
-    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
-    if units <= 70:
-        return 1, True
-    if units == len(text):
-        return -(-units // 67), True
-    return _pack(text, lambda ch: ch > "\uffff", 67), True

@@ -15,7 +15,7 @@ from datetime import datetime
 from .campaign import Campaign
 from .errors import RowError, located
 from .plan import Plan, PlanRow, Status
-from .sender import End, SendReport
+from .sender import End, Hold, SendReport
 from .windows import Opening, Where, Windows, utc_and_local
 
 Clock = Callable[[], datetime]
@@ -130,8 +130,8 @@ def held_line(held: Sequence[PlanRow], windows: Windows | None, now: datetime) -
     return line + f"; the next window opens {utc_and_local(opening)}: run again then, or use --wait"
 
 
-def make_hold(windows: Windows | None, clock: Clock) -> Callable[[PlanRow], str | None] | None:
-    """The sender's per-row check, just before a row is sent: why it may not go now, or None."""
+def make_hold(windows: Windows | None, clock: Clock) -> Hold | None:
+    """The sender's per-row check, as a row is taken to send: why it may not go now, or None."""
     if windows is None:
         return None
     hold = windows.hold
@@ -155,15 +155,18 @@ async def send_in_windows(
     on_wait: Callable[[int, Opening], None] = lambda count, opening: None,
 ) -> SendReport:
     """Send `rows`; with `wait`, sleep until the next window opens and send the held rows again,
-    until none is left (or none will open). Setting `stop` ends a sleep at once."""
+    until none is left, none will open or --limit is reached. Setting `stop` ends a sleep at
+    once."""
     total = SendReport()
     while True:
         report = await send(rows)
         for counter in fields(SendReport):  # sent, failed, unknown… added up over the rounds
-            if isinstance(value := getattr(report, counter.name), int):
+            if type(value := getattr(report, counter.name)) is int:  # not the flag `limited`
                 setattr(total, counter.name, getattr(total, counter.name) + value)
         total.end, total.reason, total.held = report.end, report.reason, report.held
-        if not (wait and windows and report.held) or report.end is not End.FINISHED:
+        total.limited = report.limited
+        going_on = report.end is End.FINISHED and not report.limited
+        if not (going_on and wait and windows and report.held):
             return total
         rows = report.held
         opening = next_opening(rows, windows, clock())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -27,9 +26,11 @@ from .plan import PlanRow, Status
 from .slots import Slots
 
 T = TypeVar("T")
-# Numbers reserved against the frequency cap in one ledger transaction: ~RESERVE_BATCH / 10
-# requests' time ahead of their sends, one commit (or round trip) for all of them.
+# Rows taken (window and --limit checked) and reserved against the frequency cap in one ledger
+# transaction: ~RESERVE_BATCH / 10 requests' time ahead of their sends, one commit (or round
+# trip) for all of them.
 RESERVE_BATCH = 16
+Hold = Callable[[PlanRow], str | None]  # why a row may not go now (its send window), or None
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,29 @@ class SendReport:
     unknown: int = 0
     held: list[PlanRow] = field(default_factory=list)  # not_sent: their send window was closed
     unreached: int = 0  # not_sent: no attempt ever reached the API (connection refused…)
+    limited: bool = False  # --limit was reached: the rows not taken stay not_sent
+
+
+@dataclass
+class Limit:
+    """`--limit N`: at most N messages in a run, over all of --wait's rounds. A row counts when
+    it is taken to send; a row held by its send window or over the frequency cap does not."""
+
+    most: int
+    counted: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.most - self.counted
+
+    @property
+    def error(self) -> str:
+        return f"past --limit {self.most}; a re-run sends it"
 
 
 @dataclass
 class Selection:
-    """What a run sends, after the journal of earlier runs and `--limit` have had their say."""
+    """What a run may send, after the journal of earlier runs has had its say."""
 
     to_send: list[PlanRow]
     skipped: dict[Status, int] = field(default_factory=dict)
@@ -75,7 +94,6 @@ def select(
     *,
     retry_failed: bool = False,
     resend_unknown: bool = False,
-    limit: int | None = None,
 ) -> Selection:
     """Apply earlier runs' outcomes to the ready rows; return the rows to send now.
 
@@ -94,12 +112,18 @@ def select(
             skipped[row.status] = skipped.get(row.status, 0) + 1
             continue
         row.status, row.error = Status.NOT_SENT, ""
-        if limit is not None and len(to_send) >= limit:
-            row.error = f"past --limit {limit}; a re-run sends it"
-            skipped[Status.NOT_SENT] = skipped.get(Status.NOT_SENT, 0) + 1
-            continue
         to_send.append(row)
     return Selection(to_send, skipped)
+
+
+def first_to_go(rows: Sequence[PlanRow], limit: int | None, hold: Hold | None) -> list[PlanRow]:
+    """The rows a run sends as things stand now, for the confirmation, the balance check and the
+    progress bar: all of them, or with --limit N the first N, those whose window is open first."""
+    if limit is None:
+        return list(rows)
+    if hold is None:
+        return list(rows[:limit])
+    return sorted(rows, key=lambda row: hold(row) is not None)[:limit]  # stable: in row order
 
 
 def show_sent(rows: Sequence[PlanRow], entries: dict[str, Entry]) -> None:
@@ -151,13 +175,15 @@ class _Run:
         stop: asyncio.Event,
         slots: Slots | None,
         ledger: SendLedger | None,
-        hold: Callable[[PlanRow], str | None] | None = None,
+        hold: Hold | None = None,
+        limit: Limit | None = None,
     ) -> None:
         self.pending: Iterator[PlanRow] = iter(rows)
         self.client, self.journal, self.policy = client, journal, policy
         self.slots, self.ledger = slots, ledger
-        self.reserved: deque[PlanRow] = deque()  # rows the ledger has reserved, to send next
-        self.on_row, self.stop, self.hold = on_row, stop, hold
+        self.reserving = ledger is not None and ledger.reserves  # a frequency cap is set
+        self.ready: deque[PlanRow] = deque()  # rows taken (and reserved, with a cap) to send next
+        self.on_row, self.stop, self.hold, self.limit = on_row, stop, hold, limit
         self.report = SendReport()
         self.streak = 0
         self.journal_error: JournalError | None = None
@@ -170,10 +196,6 @@ class _Run:
             row = await self._next()
             if row is None:
                 return
-            if self.hold is not None and (why := self.hold(row)) is not None:
-                row.error = why  # its send window is closed: it stays not_sent
-                self.report.held.append(row)
-                continue
             try:
                 await self.send(row)
             except JournalError as exc:  # the row's request did not go out
@@ -181,16 +203,34 @@ class _Run:
                 self._halt(str(exc))
 
     async def _next(self) -> PlanRow | None:
-        """The next row to send: with a frequency cap, one the ledger has reserved (a batch of
-        RESERVE_BATCH at a time, one transaction each), rows over the cap are suppressed."""
-        if self.ledger is None or not self.ledger.reserves:
-            return next(self.pending, None)
-        while not self.reserved:
-            batch = list(itertools.islice(self.pending, RESERVE_BATCH))
+        """The next row to send: taken in order, its window and --limit checked first; with a
+        frequency cap, the rows taken are then reserved RESERVE_BATCH at a time (one ledger
+        transaction each) and those over the cap suppressed."""
+        while not self.ready:
+            batch = self._take(RESERVE_BATCH if self.reserving else 1)
             if not batch or self.halted():
                 return None
-            await self._reserve(batch)
-        return self.reserved.popleft()
+            if self.reserving:
+                await self._reserve(batch)
+            else:
+                self.ready.extend(batch)
+        return self.ready.popleft()
+
+    def _take(self, most: int) -> list[PlanRow]:
+        """Up to `most` pending rows that may go now, counted against --limit; a row whose
+        window is closed is held on the way (not_sent, its error saying when it opens)."""
+        if self.limit is not None:
+            most = min(most, self.limit.left)
+        batch: list[PlanRow] = []
+        while len(batch) < most and (row := next(self.pending, None)) is not None:
+            if self.hold is not None and (why := self.hold(row)) is not None:
+                row.error = why
+                self.report.held.append(row)
+            else:
+                batch.append(row)
+        if self.limit is not None:
+            self.limit.counted += len(batch)
+        return batch
 
     async def send(self, row: PlanRow) -> None:
         reached = False  # whether an attempt got an answer from the API (so it may count)
@@ -231,7 +271,8 @@ class _Run:
 
     async def _reserve(self, batch: list[PlanRow]) -> None:
         """The frequency cap's last word, just before the rows' first attempts: rows over it
-        are suppressed, the others queued to send; a ledger that fails stops the run."""
+        are suppressed (and give back their place under --limit), the others queued to send; a
+        ledger that fails stops the run."""
         assert self.ledger is not None
         try:
             refused = await self.ledger.reserve([row.phone for row in batch])
@@ -241,9 +282,11 @@ class _Run:
         for row in batch:
             why = refused.get(row.phone)
             if why is None:
-                self.reserved.append(row)
+                self.ready.append(row)
             else:
                 row.status, row.error = Status.SUPPRESSED, why
+                if self.limit is not None:
+                    self.limit.counted -= 1
                 self.on_row(row)
 
     def _to_ledger(self, phone: str, state: JState, sms_id: str = "") -> None:
@@ -316,7 +359,8 @@ async def send_rows(
     stop: asyncio.Event | None = None,
     slots: Slots | None = None,
     ledger: SendLedger | None = None,
-    hold: Callable[[PlanRow], str | None] | None = None,
+    hold: Hold | None = None,
+    limit: Limit | None = None,
 ) -> SendReport:
     """Send `rows` (status not_sent) with `policy.concurrency` workers; update each row in place.
 
@@ -324,11 +368,13 @@ async def send_rows(
     processes). Setting `stop` stops starting requests; those in flight finish (bounded by the
     client's timeout). Rows not reached stay not_sent. The `ledger` (when given) records every
     outcome and, with a frequency cap, reserves each number just before its first attempt.
-    `hold(row)`, asked just before each row is sent, gives why it may not go now (its send window
-    is closed); such rows are in `report.held`. Raises JournalError, once the requests in flight
-    have finished, if the journal could not be written.
+    `hold(row)`, asked as each row is taken to send (before any reservation), gives why it may
+    not go now (its send window is closed); such rows are in `report.held`. Once `limit` is
+    reached, the rows not taken yet stay not_sent, past the limit. Raises JournalError, once the
+    requests in flight have finished, if the journal could not be written.
     """
-    run = _Run(rows, client, journal, policy, on_row, stop or asyncio.Event(), slots, ledger, hold)
+    stop = stop or asyncio.Event()
+    run = _Run(rows, client, journal, policy, on_row, stop, slots, ledger, hold, limit)
     workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
     try:
         await asyncio.gather(*workers)
@@ -343,6 +389,10 @@ async def send_rows(
         run.journal_error = run.journal_error or exc
     if run.journal_error is not None:
         raise run.journal_error
+    if limit is not None and limit.left <= 0:
+        run.report.limited = True
+        for row in run.pending:  # the rows never taken
+            row.error = limit.error
     if run.stop.is_set() and run.report.end is End.FINISHED:
         run.report.end = End.INTERRUPTED
     return run.report

@@ -22,7 +22,16 @@ from ..plan import Plan, PlanRow, Status
 from ..progress import Progress, make_progress
 from ..report import closing_summary, confirmation, delivery_line
 from ..schedule import held_line, make_hold, send_in_windows
-from ..sender import End, SendReport, run_event_loop, select, send_rows, settled
+from ..sender import (
+    End,
+    Limit,
+    SendReport,
+    first_to_go,
+    run_event_loop,
+    select,
+    send_rows,
+    settled,
+)
 from ..windows import Opening, Windows, day_time
 from .journaling import open_journal, remembered
 from .shared import (
@@ -56,38 +65,38 @@ def send(
     ):
         entries = remembered(journal, campaign, options)
         reconcile(ledger, scope, campaign.name, entries)
-        limit, now = cap(campaign)
+        frequency_cap, now = cap(campaign)
         done = {
             p
             for p, e in entries.items()
             if settled(e.state, options.retry_failed, options.resend_unknown)
         }
         fresh = [r for r in plan.with_status(Status.READY) if r.phone not in done]
-        suppress(fresh, ledger, scope, limit, now)
+        suppress(fresh, ledger, scope, frequency_cap, now)
         selection = select(
             plan.rows,
             entries,
             retry_failed=options.retry_failed,
             resend_unknown=options.resend_unknown,
-            limit=options.limit,
         )
         rows = selection.to_send
-        sending = ledger.for_sending(scope, campaign.name, limit, utc_now)
+        sending = ledger.for_sending(scope, campaign.name, frequency_cap, utc_now)
         hold = make_hold(windows, timing.clock)
-        if rows:
+        going = first_to_go(rows, options.limit, hold)
+        if going:
             account, account_line = _read_account(campaign, url, token)
             if options.yes or options.sandbox:
                 click.echo(account_line)
             if account is not None:  # with prices: an estimate over the balance sends nothing
-                check_balance(rows, campaign.prices, account.balance)
+                check_balance(going, campaign.prices, account.balance)
             if not (options.yes or options.sandbox):
-                summary = confirmation(campaign, plan, rows, url, selection.skipped, account_line)
-                held = sum(hold(row) is not None for row in rows) if hold else 0
+                summary = confirmation(campaign, plan, going, url, selection.skipped, account_line)
+                held = sum(hold(row) is not None for row in going) if hold else 0
                 _confirm(summary + (f"\nHeld by send windows now: {held}" if held else ""))
         started = time.monotonic()
         report = SendReport()
         try:
-            with make_progress(len(rows), quiet=options.quiet, stream=sys.stderr) as progress:
+            with make_progress(len(going), quiet=options.quiet, stream=sys.stderr) as progress:
                 report = run_event_loop(
                     _send_rows(
                         campaign,
@@ -99,6 +108,7 @@ def send(
                         progress,
                         windows,
                         wait=options.wait,
+                        limit=options.limit,
                         timing=timing,
                     )
                 )
@@ -164,11 +174,13 @@ async def _send_rows(
     windows: Windows | None,
     *,
     wait: bool,
+    limit: int | None,
     timing: Timing,
 ) -> SendReport:
-    """Send `rows` over one connection as their send windows allow; the ledger's send side
-    reserves and records each message."""
+    """Send `rows` over one connection as their send windows allow, at most `limit` messages;
+    the ledger's send side reserves and records each message."""
     hold = make_hold(windows, timing.clock)
+    most = Limit(limit) if limit is not None else None  # one count over --wait's rounds
     try:
         async with stop_on_signals() as stop, connect(campaign, url, token) as connection:
             client = connection.client(campaign)
@@ -184,6 +196,7 @@ async def _send_rows(
                     slots=connection.slots,
                     ledger=sending,
                     hold=hold,
+                    limit=most,
                 )
 
             def waiting(count: int, opening: Opening) -> None:
