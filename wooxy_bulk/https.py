@@ -3,10 +3,11 @@ went out.
 
 `open_post` yields a `Post`: ``await post(url, body, headers)`` gives ``(status, body, headers)``
 or raises `PostError`. The session verifies TLS against `trusted_context()`, reaches the API
-through the proxy that HTTPS_PROXY names unless NO_PROXY lists its host,
-holds at most `concurrency` connections and closes idle ones before servers do. The proxy is
-looked up once per host, as aiohttp's `trust_env` would (which looks it up and reads ~/.netrc in
-a thread for every request); loopback is never proxied.
+through the proxy that HTTPS_PROXY names unless NO_PROXY lists its host (`env_proxy`), holds at
+most `concurrency` connections and closes idle ones before servers do. The proxy is read once per
+host with the stdlib's `urllib.request` rules, the ones aiohttp's `trust_env` applies; not
+`trust_env` itself, which reads them and ~/.netrc in a thread for every request and would proxy
+loopback too. Loopback (the sandbox) is never proxied.
 
 A request "went out" once its headers were handed to the connection (aiohttp's trace signal):
 a failure before that is safe to retry; after it, the API may have taken the message. The timeout
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -26,7 +28,6 @@ from typing import Any
 
 import aiohttp
 import certifi
-from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})  # this machine: plain http allowed
@@ -81,6 +82,21 @@ async def _mark_sent(session: Any, context: SimpleNamespace, params: Any) -> Non
     context.trace_request_ctx.went_out = True
 
 
+def env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
+    """The proxy the environment names for `url`'s scheme (HTTPS_PROXY, HTTP_PROXY; lower case
+    first, as curl and urllib read them) and the headers for it: Proxy-Authorization from the
+    proxy URL's ``user:password@``. None for loopback or a host NO_PROXY lists."""
+    host = url.host or ""
+    named = urllib.request.getproxies().get(url.scheme)
+    if not named or host in LOOPBACK or urllib.request.proxy_bypass(host):
+        return None, None
+    proxy = URL(named)
+    if proxy.raw_user is None and proxy.raw_password is None:
+        return proxy, None
+    auth = aiohttp.encode_basic_auth(proxy.user or "", proxy.password or "")
+    return proxy.with_user(None), {"Proxy-Authorization": auth}
+
+
 class _Poster:
     """The `Post` of `open_post`: one request, its timeout, its failure classified."""
 
@@ -89,18 +105,10 @@ class _Poster:
         self._proxies: dict[tuple[str, str], tuple[URL | None, dict[str, str] | None]] = {}
 
     def _proxy(self, url: URL) -> tuple[URL | None, dict[str, str] | None]:
-        """The proxy the environment names for `url`'s scheme and host, and its headers (the
-        credentials of HTTPS_PROXY's URL)."""
+        """`env_proxy(url)`, read once per scheme and host."""
         key = (url.scheme, url.host or "")
         if key not in self._proxies:
-            try:
-                proxy, auth = (
-                    get_env_proxy_for_url(url) if url.host not in LOOPBACK else (None, None)
-                )
-            except LookupError:  # none named, or NO_PROXY lists the host
-                proxy, auth = None, None
-            headers = {"Proxy-Authorization": auth.encode()} if proxy and auth else None
-            self._proxies[key] = proxy, headers
+            self._proxies[key] = env_proxy(url)
         return self._proxies[key]
 
     async def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply:
