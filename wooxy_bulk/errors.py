@@ -1,4 +1,4 @@
-"""Exit codes and the exceptions the library raises; only cli.py turns them into messages."""
+"""Exit codes and the exceptions the library raises; only `cli/` turns them into messages."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the terminal shows: the dry-run summary, the confirmation summary, the closing summary.
 
-Pure functions that return text; cli.py prints them.
+Pure functions that return text; the cli package prints them.
 """
 
 from __future__ import annotations

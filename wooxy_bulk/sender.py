@@ -399,7 +399,7 @@ async def send_rows(
 
 
 def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run `main` on uvloop where it is installed (~15% less CPU per request here), else on
+    """Run `main` on uvloop where it is installed (less CPU per request), else on
     asyncio's own loop."""
     try:
         import uvloop

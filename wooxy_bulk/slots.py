@@ -139,6 +139,10 @@ class LocalSlots:
             os.close(fd)
         self._fds = []
 
+    async def aclose(self) -> None:
+        """Close the lock files (as `PostgresSlots.aclose` closes its connection)."""
+        self.close()
+
 
 def _open(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
