@@ -258,7 +258,7 @@ def test_reconcile_adds_the_journals_sent_messages_once(tmp_path: Path) -> None:
             await journal.begin(phone, i + 2, "hi")
             state = JState.SENT if phone != C else JState.FAILED
             journal.finish(phone, state, sms_id=f"{i:024x}" if phone != C else "")
-        await journal.flush()
+        journal.sync()
 
     with Journal(tmp_path / "j.sqlite", "scope") as journal:
         asyncio.run(fill(journal))

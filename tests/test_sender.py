@@ -6,7 +6,6 @@ import asyncio
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -341,26 +340,23 @@ class SnapshotJournal(Journal):
 
     def __init__(self, path: Path, snapshot: Path) -> None:
         self.snapshot, self.commits = snapshot, 0
-        self.copying = threading.Lock()  # a snapshot is read whole, never while it is made
         snapshot.mkdir()
         super().__init__(path, "test", clock=clock)
         self._keep()  # the new file, as made on opening
 
-    def _write(self, batch: list) -> list[int]:  # in the journal's thread, which owns the files
+    def _write(self, batch: list) -> list[int]:
         counts = super()._write(batch)
         self.commits += 1
         self._keep()
         return counts
 
     def _keep(self) -> None:
-        with self.copying:
-            self._copy(self.path, self.snapshot / self.path.name)
+        self._copy(self.path, self.snapshot / self.path.name)
 
     def durable_state(self, phone: str) -> str | None:
         """The number's state in the journal as of its last commit."""
         copy = self.snapshot / "copy.sqlite"
-        with self.copying:
-            self._copy(self.snapshot / self.path.name, copy)
+        self._copy(self.snapshot / self.path.name, copy)
         db = sqlite3.connect(copy)
         try:
             row = db.execute("SELECT state FROM messages WHERE phone = ?", (phone,)).fetchone()
@@ -409,12 +405,9 @@ def test_no_request_goes_out_before_its_in_flight_record_is_durable(tmp_path: Pa
 def test_commits_sync_the_disk() -> None:
     """The journal's connection syncs every commit (synchronous=FULL, WAL)."""
     with Journal(Path(tempfile.mkdtemp()) / "j.sqlite", "test", clock=clock) as journal:
-        modes = journal._call(
-            lambda: [
-                journal._db.execute(f"PRAGMA {p}").fetchone()[0]
-                for p in ("synchronous", "journal_mode")
-            ]  # type: ignore[union-attr]
-        )
+        db = journal._db
+        assert db is not None
+        modes = [db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("synchronous", "journal_mode")]
     assert modes == [2, "wal"]
 
 
@@ -429,28 +422,13 @@ class SlowDiskJournal(Journal):
         return super()._write(batch)
 
 
-def test_a_slow_disk_never_stalls_the_event_loop(tmp_path: Path) -> None:
-    """While commits take 200 ms each, the event loop keeps turning (every ~1 ms tick comes) and
-    the workers' records share commits."""
+def test_a_slow_disk_slows_sending_but_its_commits_are_shared(tmp_path: Path) -> None:
+    """While commits take 200 ms each, every message is still sent once and the workers'
+    records share commits (the workers ready at a commit all ride on it)."""
     journal = SlowDiskJournal(tmp_path / "journal.sqlite", "test", clock=clock)
-    gaps: list[float] = []
-
-    async def main() -> SendReport:
-        sending = asyncio.create_task(
-            send_rows(rows_for(numbers(50)), PatternClient(), journal, FAST)
-        )  # type: ignore[arg-type]
-        last = time.monotonic()
-        while not sending.done():
-            await asyncio.sleep(0.001)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-        return sending.result()
-
     with journal:
-        report = asyncio.run(main())
+        report = asyncio.run(send_rows(rows_for(numbers(50)), PatternClient(), journal, FAST))  # type: ignore[arg-type]
     assert report.sent + report.failed + report.unknown == 50
-    assert max(gaps) < 0.1  # a commit on the loop would stall it 0.2 s
     assert journal.commits < 50  # 50 messages: 50 begins and 50 outcomes at least
 
 

@@ -3,16 +3,17 @@
 The rule: ``await begin()`` returns once the message's in-flight record is on disk (synced, not
 only handed to the operating system), and only then does the sender post its request. So not
 even a power loss can lose the record of a request that went out. ``finish()`` queues the
-outcome; it is committed with the next group commit, which nothing waits for. A crash before that
-commit leaves the message in flight, which a re-run reports as unknown: never sent twice.
+outcome for the next commit, which nothing waits for. A crash before that commit leaves the
+message in flight, which a re-run reports as unknown: never sent twice.
 
-Group commit: every write goes to one thread of the journal's own, which commits everything
-queued since its last commit in one transaction (SQLite in WAL mode with ``synchronous=FULL``:
-each commit syncs the WAL). The records of several workers share one sync, and the event loop
-never waits for a disk; only the worker whose record is being synced does.
+Group commit: writes are queued, and the first one queued schedules a commit on the event loop
+(``call_soon``). That commit runs once the loop has run every worker ready at that moment, so the
+records they queued share its one transaction and its one sync (SQLite in WAL mode with
+``synchronous=FULL``). It runs on the loop, in this thread: no second thread competes with the
+loop for the interpreter, and the order of writes is the order they were queued.
 
 A journal that cannot be written (a full disk) raises `JournalError` from ``begin()`` (and from
-``flush()``): the run stops, and no request goes out without its record. The file is opened in
+``sync()``): the run stops, and no request goes out without its record. The file is opened in
 exclusive locking mode: while one run has it open, another run of the same campaign cannot.
 """
 
@@ -21,23 +22,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from . import scope as scopes
 from .errors import InputError, JournalError, display_path, located
 
-T = TypeVar("T")
 Clock = Callable[[], datetime]
 SCHEMA_VERSION = 3
 _ELSEWHERE = "move it away or rename the campaign"
+_Write = tuple[str, tuple[Any, ...], asyncio.Future[int] | None]  # SQL, parameters, its waiter
 
 # Version 1: the messages table. Each later version's statements upgrade the one before, in a
 # transaction: a journal written by an older wooxy-bulk opens and is upgraded in place.
@@ -146,20 +145,11 @@ class Journal:
 
     def __init__(self, path: Path, scope: str, *, clock: Clock = utc_now) -> None:
         self.path, self.scope, self._clock = Path(path), scope, clock
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="wooxy-bulk journal")
-        self._lock = threading.Lock()
-        self._queued: list[tuple[str, tuple[Any, ...]]] = []
-        self._gathering: Future[list[int]] | None = None  # the commit the queued writes await
+        self._queued: list[_Write] = []  # written by the next commit, in this order
+        self._commit_on: asyncio.AbstractEventLoop | None = None  # where it is scheduled
         self._failed: JournalError | None = None
         self._db: sqlite3.Connection | None = None
-        self._closed = False
-        try:
-            self._call(self._open)
-        except BaseException:
-            self.close()
-            raise
-
-    # -- in the journal's thread -----------------------------------------------------------
+        self._open()
 
     def _open(self) -> None:
         try:
@@ -170,6 +160,7 @@ class Journal:
             self._db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
             self._prepare(self._db)
         except sqlite3.OperationalError as exc:
+            self.close()
             if "locked" in str(exc):
                 raise located(
                     self.path,
@@ -177,7 +168,11 @@ class Journal:
                 ) from exc
             raise self._unwritable(exc) from exc
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise self._corrupt(exc) from exc
+        except BaseException:
+            self.close()
+            raise
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -215,22 +210,39 @@ class Journal:
             _normalise_scopes(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _commit_queued(self) -> None:
-        """Commit every write queued since the last commit, in one transaction (one sync), then
-        tell whoever awaits it."""
-        with self._lock:
-            batch, done = self._queued, self._gathering
-            self._queued, self._gathering = [], None
-        assert done is not None
+    # -- the group commit ----------------------------------------------------------------------
+
+    def _queue(self, sql: str, params: tuple[Any, ...], done: asyncio.Future[int] | None) -> None:
+        """Queue one write for the next commit, scheduled on the running loop if there is one
+        (else the next sync() commits it); `done` gets its row count once committed."""
+        if self._failed is not None:
+            raise self._failed
+        self._queued.append((sql, params, done))
         try:
-            counts = self._write(batch)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._commit_on is not loop:
+            self._commit_on = loop
+            loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        """Commit every write queued so far in one transaction (one sync), then tell the
+        begin()s awaiting it; a failed commit fails them and every later write."""
+        batch, self._queued, self._commit_on = self._queued, [], None
+        if not batch:
+            return
+        try:
+            counts = self._write([(sql, params) for sql, params, _ in batch])
         except Exception as exc:  # sqlite3.Error above all: a full disk, an I/O error
-            error = self._unwritable(exc)
-            with self._lock:
-                self._failed = self._failed or error
-            done.set_exception(error)
-        else:
-            done.set_result(counts)
+            self._failed = self._failed or self._unwritable(exc)
+            for *_, done in batch:
+                if done is not None and not done.done():
+                    done.set_exception(self._failed)
+            return
+        for count, (*_, done) in zip(counts, batch, strict=True):
+            if done is not None and not done.done():  # not cancelled meanwhile
+                done.set_result(count)
 
     def _write(self, batch: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Run `batch` in one transaction; returns each statement's row count once committed."""
@@ -245,23 +257,6 @@ class Journal:
                 db.execute("ROLLBACK")
             raise
         return counts
-
-    # -- anywhere ----------------------------------------------------------------------------
-
-    def _call(self, work: Callable[[], T]) -> T:
-        """Run `work` in the journal's thread, after every write queued before, and wait."""
-        return self._thread.submit(work).result()
-
-    def _queue(self, sql: str, params: tuple[Any, ...]) -> tuple[Future[list[int]], int]:
-        """Queue one write for the next group commit: its future and its place in the batch."""
-        with self._lock:
-            if self._failed is not None:
-                raise self._failed
-            self._queued.append((sql, params))
-            if self._gathering is None:
-                self._gathering = Future()
-                self._thread.submit(self._commit_queued)
-            return self._gathering, len(self._queued) - 1
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
@@ -278,17 +273,20 @@ class Journal:
             f"{display_path(self.path)}: is not a wooxy-bulk journal ({exc}); {_ELSEWHERE}"
         )
 
+    # -- what the CLI and the sender use ------------------------------------------------------
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query, after every write queued before it."""
+        self._commit()
+        assert self._db is not None
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from exc
+
     def entries(self) -> dict[str, Entry]:
         """Every entry of this scope, by E.164 number."""
-
-        def read() -> list[tuple[Any, ...]]:
-            assert self._db is not None
-            try:
-                return self._db.execute(_ENTRIES, (self.scope,)).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise self._corrupt(exc) from exc
-
-        rows = self._call(read)
+        rows = self._read(_ENTRIES, (self.scope,))
         try:
             return {r[0]: Entry(r[0], r[1], JState(r[2]), *r[3:]) for r in rows}
         except ValueError as exc:
@@ -296,43 +294,29 @@ class Journal:
 
     def sent_elsewhere(self) -> dict[str, int]:
         """How many messages are journaled as sent under each scope other than this one."""
-
-        def read() -> list[tuple[str, int]]:
-            assert self._db is not None
-            try:
-                return self._db.execute(_SENT_BY_SCOPE).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise self._corrupt(exc) from exc
-
-        return {s: n for s, n in self._call(read) if s != self.scope}
+        return {s: n for s, n in self._read(_SENT_BY_SCOPE) if s != self.scope}
 
     async def begin(self, phone: str, row: int, text: str) -> None:
         """Record `phone` as in flight (one more attempt); returns once that is on disk."""
-        done, index = self._queue(_BEGIN, (self.scope, phone, row, text, self._now()))
-        counts = await asyncio.wrap_future(done)
-        if counts[index] == 0:
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue(_BEGIN, (self.scope, phone, row, text, self._now()), done)
+        if await done == 0:
             raise AlreadySent(f"{phone} is journaled as sent; it must not be sent again")
 
     def finish(self, phone: str, state: JState, sms_id: str = "", error: str = "") -> None:
-        """Queue the outcome of the request begun for `phone` for the next group commit.
+        """Queue the outcome of the request begun for `phone` for the next commit.
 
-        Never raises for a journal that cannot be written: the next begin() or flush() does.
+        Never raises for a journal that cannot be written: the next begin() or sync() does.
         """
         if state is JState.IN_FLIGHT:
             raise ValueError("finish() records an outcome; begin() marks a message in flight")
         params = (str(state), sms_id, error, self._now(), self.scope, phone)
         with contextlib.suppress(JournalError):
-            self._queue(_FINISH, params)
+            self._queue(_FINISH, params, None)
 
     def sync(self) -> None:
-        """Wait until every write queued so far is committed; raise JournalError if one failed."""
-        self._call(_nothing)  # the journal's thread runs its work in order
-        if self._failed is not None:
-            raise self._failed
-
-    async def flush(self) -> None:
-        """sync() without blocking the event loop."""
-        await asyncio.wrap_future(self._thread.submit(_nothing))
+        """Commit every write queued so far; raise JournalError if one could not be written."""
+        self._commit()
         if self._failed is not None:
             raise self._failed
 
@@ -351,35 +335,25 @@ class Journal:
 
     def _write_now(self, sql: str, params: list[tuple[Any, ...]]) -> None:
         """Commit many rows of one statement in one transaction, after everything queued."""
-
-        def write() -> None:
-            assert self._db is not None
-            try:
-                with self._db:
-                    self._db.execute("BEGIN")
-                    self._db.executemany(sql, params)
-            except sqlite3.Error as exc:
-                raise self._unwritable(exc) from exc
-
         self.sync()
-        self._call(write)
+        assert self._db is not None
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(sql, params)
+        except sqlite3.Error as exc:
+            raise self._unwritable(exc) from exc
 
     def close(self) -> None:
         """Commit what is queued and close the file (idempotent); it releases the lock for the
-        next run. A write that fails here is not raised: sync() or flush() before says so."""
-
-        def close_db() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-        if self._closed:
+        next run. A write that fails here is not raised: sync() before says so."""
+        if self._db is None:
             return
-        self._closed = True
         try:
-            self._call(close_db)
+            self._commit()
         finally:
-            self._thread.shutdown()
+            self._db.close()
+            self._db = None
 
     def __enter__(self) -> Journal:
         return self
@@ -391,10 +365,6 @@ class Journal:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _nothing() -> None:
-    """A no-op for the journal's thread: once it has run, so has everything queued before it."""
 
 
 def _normalise_scopes(db: sqlite3.Connection) -> None:

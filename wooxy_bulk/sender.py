@@ -384,7 +384,7 @@ async def send_rows(
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     try:
-        await journal.flush()  # every outcome committed before the results are written
+        journal.sync()  # every outcome committed before the results are written
     except JournalError as exc:
         run.journal_error = run.journal_error or exc
     if run.journal_error is not None:
