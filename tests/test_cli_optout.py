@@ -94,6 +94,20 @@ def test_import_reads_a_file_like_a_suppress_file(tmp_path: Path) -> None:
     assert code == 2 and "emails.csv: yields no phone numbers" in out
 
 
+def test_listing_or_removing_creates_no_ledger(tmp_path: Path) -> None:
+    """`optout list` and `optout remove` on a SQLite ledger that does not exist yet say so,
+    exit 0 and create neither the file nor its folder; a bad number is still exit 2."""
+    ledger = tmp_path / "team" / "ledger.sqlite"
+    code, out = optout("list", "--ledger", str(ledger))
+    assert code == 0 and "0 number(s) on the opt-out list of " in out
+    assert "(no ledger there yet)" in out
+    code, out = optout("remove", A, "--ledger", str(ledger))
+    assert code == 0 and "0 number(s) removed from the opt-out list of " in out
+    assert "(no ledger there yet) (1 not on it)" in out
+    assert optout("remove", "abc", "--ledger", str(ledger))[0] == 2
+    assert not (tmp_path / "team").exists()
+
+
 def test_which_ledger_the_command_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--ledger, else WOOXY_LEDGER, else the --campaign's ledger, else .wooxy-bulk/ here."""
     monkeypatch.chdir(tmp_path)

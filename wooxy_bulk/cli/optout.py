@@ -14,7 +14,7 @@ import click
 
 from .. import optout as optouts
 from ..campaign import load_campaign
-from ..errors import WooxyBulkError
+from ..errors import WooxyBulkError, display_path
 from ..ledger import Ledger, choose, utc_now
 from .shared import fail, ledger_at
 
@@ -41,14 +41,24 @@ def _ledger_options(command: Callable[..., None]) -> Callable[..., None]:
 
 @contextmanager
 def _optout_ledger(
-    ledger_location: str | None, campaign_file: Path | None, region: str | None
-) -> Iterator[tuple[Ledger, str | None]]:
-    """The optout command's ledger and region; our errors become messages and exit codes."""
+    ledger_location: str | None,
+    campaign_file: Path | None,
+    region: str | None,
+    *,
+    create: bool = True,
+) -> Iterator[tuple[Ledger | None, str | None, str]]:
+    """The optout command's ledger, region and the ledger's name for messages; our errors
+    become messages and exit codes. With `create` false, a SQLite ledger that does not exist
+    yet is None (listing or removing has nothing to do there) and is not created."""
     try:
         campaign = load_campaign(campaign_file) if campaign_file else None
         location = choose(ledger_location, campaign.ledger_location if campaign else None)
+        region = region or (campaign.default_region if campaign else None)
+        if not create and isinstance(location, Path) and not location.exists():
+            yield None, region, f"{display_path(location)} (no ledger there yet)"
+            return
         with ledger_at(location) as ledger:
-            yield ledger, region or (campaign.default_region if campaign else None)
+            yield ledger, region, ledger.location
     except WooxyBulkError as exc:
         fail(str(exc), exc.exit_status)
 
@@ -64,7 +74,7 @@ def optout() -> None:
 @_ledger_options
 def optout_add(numbers: tuple[str, ...], reason: str, **where: str | None) -> None:
     """Put NUMBER… on the opt-out list."""
-    with _optout_ledger(**where) as (ledger, region):  # type: ignore[arg-type]
+    with _optout_ledger(**where) as (ledger, region, _):  # type: ignore[arg-type]
         entries = optouts.from_arguments(numbers, region, utc_now(), reason, "optout add")
         _report_added(ledger, entries)
 
@@ -75,11 +85,12 @@ def optout_add(numbers: tuple[str, ...], reason: str, **where: str | None) -> No
 @_ledger_options
 def optout_import(file: Path, reason: str, **where: str | None) -> None:
     """Put every number of FILE (read like a suppress file) on the opt-out list."""
-    with _optout_ledger(**where) as (ledger, region):  # type: ignore[arg-type]
+    with _optout_ledger(**where) as (ledger, region, _):  # type: ignore[arg-type]
         _report_added(ledger, optouts.from_file(file, region, utc_now(), reason))
 
 
-def _report_added(ledger: Ledger, entries: list[optouts.OptOut]) -> None:
+def _report_added(ledger: Ledger | None, entries: list[optouts.OptOut]) -> None:
+    assert ledger is not None  # created where it did not exist
     added = ledger.add_optouts(entries)
     already = f" ({len(entries) - added} already on it)" if added < len(entries) else ""
     click.echo(f"{added} number(s) added to the opt-out list of {ledger.location}{already}")
@@ -90,12 +101,11 @@ def _report_added(ledger: Ledger, entries: list[optouts.OptOut]) -> None:
 @_ledger_options
 def optout_remove(numbers: tuple[str, ...], **where: str | None) -> None:
     """Take NUMBER… off the opt-out list."""
-    with _optout_ledger(**where) as (ledger, region):  # type: ignore[arg-type]
+    with _optout_ledger(**where, create=False) as (ledger, region, name):  # type: ignore[arg-type]
         entries = optouts.from_arguments(numbers, region, utc_now(), "", "")
-        removed = ledger.remove_optouts([e.phone for e in entries])
+        removed = ledger.remove_optouts([e.phone for e in entries]) if ledger else 0
         absent = f" ({len(entries) - removed} not on it)" if removed < len(entries) else ""
-        where = ledger.location
-        click.echo(f"{removed} number(s) removed from the opt-out list of {where}{absent}")
+        click.echo(f"{removed} number(s) removed from the opt-out list of {name}{absent}")
 
 
 @optout.command("list")
@@ -103,8 +113,9 @@ def optout_remove(numbers: tuple[str, ...], **where: str | None) -> None:
 @_ledger_options
 def optout_list(as_csv: bool, **where: str | None) -> None:
     """Show the opt-out list, oldest first."""
-    with _optout_ledger(**where) as (ledger, _):  # type: ignore[arg-type]
-        entries = sorted(ledger.optouts().values(), key=lambda e: (e.since, e.phone))
+    with _optout_ledger(**where, create=False) as (ledger, _, name):  # type: ignore[arg-type]
+        listed = ledger.optouts().values() if ledger else []
+        entries = sorted(listed, key=lambda e: (e.since, e.phone))
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["phone", "since", "reason", "source"])
@@ -114,4 +125,4 @@ def optout_list(as_csv: bool, **where: str | None) -> None:
     for e in entries:
         since = e.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         click.echo("  ".join(filter(None, [e.phone.ljust(16), since, e.source, e.reason])))
-    click.echo(f"{len(entries)} number(s) on the opt-out list of {ledger.location}", err=True)
+    click.echo(f"{len(entries)} number(s) on the opt-out list of {name}", err=True)
