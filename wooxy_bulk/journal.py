@@ -149,7 +149,11 @@ class Journal:
         self._commit_on: asyncio.AbstractEventLoop | None = None  # where it is scheduled
         self._failed: JournalError | None = None
         self._db: sqlite3.Connection | None = None
-        self._open()
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
 
     def _open(self) -> None:
         try:
@@ -160,7 +164,6 @@ class Journal:
             self._db = sqlite3.connect(self.path, timeout=0.5, isolation_level=None)
             self._prepare(self._db)
         except sqlite3.OperationalError as exc:
-            self.close()
             if "locked" in str(exc):
                 raise located(
                     self.path,
@@ -168,11 +171,7 @@ class Journal:
                 ) from exc
             raise self._unwritable(exc) from exc
         except sqlite3.DatabaseError as exc:
-            self.close()
             raise self._corrupt(exc) from exc
-        except BaseException:
-            self.close()
-            raise
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA locking_mode = EXCLUSIVE")

@@ -15,7 +15,7 @@ import click
 from .. import optout as optouts
 from ..campaign import load_campaign
 from ..errors import WooxyBulkError, display_path
-from ..ledger import Ledger, choose, utc_now
+from ..ledger import Ledger, choose, not_made_yet, utc_now
 from .shared import fail, ledger_at
 
 
@@ -54,7 +54,7 @@ def _optout_ledger(
         campaign = load_campaign(campaign_file) if campaign_file else None
         location = choose(ledger_location, campaign.ledger_location if campaign else None)
         region = region or (campaign.default_region if campaign else None)
-        if not create and isinstance(location, Path) and not location.exists():
+        if not create and not_made_yet(location):
             yield None, region, f"{display_path(location)} (no ledger there yet)"
             return
         with ledger_at(location) as ledger:

@@ -151,6 +151,12 @@ def open_ledger(location: str | Path) -> Ledger:
     return SqliteLedger(Path(location))
 
 
+def not_made_yet(location: str | Path) -> bool:
+    """Whether the ledger is a SQLite file that does not exist yet (a PostgreSQL database is
+    always there to ask): reading it need not create it."""
+    return not is_url(location) and not Path(location).exists()
+
+
 def request_slots(location: str | Path, key: str, origin: str) -> Any:
     """The account's request slots in a PostgreSQL ledger's database, shared by every machine
     (a PostgresSlots), or None for a SQLite ledger: the machine's own slots (slots.py) apply."""
