@@ -24,6 +24,7 @@ from ..report import closing_summary, confirmation, delivery_line
 from ..schedule import held_line, make_hold, send_in_windows
 from ..sender import (
     End,
+    Hold,
     Limit,
     SendReport,
     first_to_go,
@@ -107,6 +108,7 @@ def send(
                         token,
                         progress,
                         windows,
+                        hold,
                         wait=options.wait,
                         limit=options.limit,
                         timing=timing,
@@ -172,14 +174,15 @@ async def _send_rows(
     token: str,
     progress: Progress,
     windows: Windows | None,
+    hold: Hold | None,
     *,
     wait: bool,
     limit: int | None,
     timing: Timing,
 ) -> SendReport:
-    """Send `rows` over one connection as their send windows allow, at most `limit` messages;
-    the ledger's send side reserves and records each message."""
-    hold = make_hold(windows, timing.clock)
+    """Send `rows` over one connection as their send windows allow (`hold`, the windows'
+    check of one row, the one the confirmation counted with), at most `limit` messages; the
+    ledger's send side reserves and records each message."""
     most = Limit(limit) if limit is not None else None  # one count over --wait's rounds
     try:
         async with stop_on_signals() as stop, connect(campaign, url, token) as connection:
