@@ -177,13 +177,9 @@ class Journal:
         db.execute("PRAGMA locking_mode = EXCLUSIVE")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")  # every commit syncs the WAL: see the docstring
-        db.execute("BEGIN IMMEDIATE")  # takes the lock this run keeps until close()
-        try:
+        with db:  # one transaction: committed, or rolled back on any error (a failed COMMIT too)
+            db.execute("BEGIN IMMEDIATE")  # takes the lock this run keeps until close()
             self._migrate(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -246,16 +242,9 @@ class Journal:
     def _write(self, batch: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Run `batch` in one transaction; returns each statement's row count once committed."""
         assert self._db is not None
-        db = self._db
-        db.execute("BEGIN")
-        try:
-            counts = [db.execute(sql, params).rowcount for sql, params in batch]
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        return counts
+        with self._db as db:  # as in _prepare: a failed statement or COMMIT rolls back
+            db.execute("BEGIN")
+            return [db.execute(sql, params).rowcount for sql, params in batch]
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
@@ -337,9 +326,9 @@ class Journal:
         self.sync()
         assert self._db is not None
         try:
-            with self._db:
-                self._db.execute("BEGIN")
-                self._db.executemany(sql, params)
+            with self._db as db:
+                db.execute("BEGIN")
+                db.executemany(sql, params)
         except sqlite3.Error as exc:
             raise self._unwritable(exc) from exc
 
