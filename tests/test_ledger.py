@@ -193,6 +193,39 @@ def test_a_ledger_written_by_the_send_path_stops_the_run_when_unwritable(tmp_pat
         ledger.add_optouts([OptOut(A, NOW)])
 
 
+def _fill(ledger, phones: list[str]) -> None:
+    """Opt out `phones` through the CLI's path."""
+    ledger.add_optouts([OptOut(p, NOW) for p in phones])
+
+
+def _reserve(ledger, phones: list[str]) -> None:
+    """Reserve `phones` against a cap through the sender's path."""
+    sending = ledger.for_sending("scope", "spring", Cap(3, 24), clock_at(NOW))
+    asyncio.run(sending.reserve(phones))
+
+
+@pytest.mark.parametrize("write", [_fill, _reserve])
+def test_a_full_ledger_is_a_ledger_error_and_nothing_is_half_written(write, tmp_path: Path) -> None:
+    """A ledger on a full disk is a LedgerError naming it (exit 3), not a traceback; the
+    transaction is rolled back whole and the ledger works once there is room again."""
+    ledger = open_ledger(tmp_path / "ledger.sqlite")
+    pages = ledger.db.execute("PRAGMA page_count").fetchone()[0]
+    ledger.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+    phones = [f"+4474001{i:05d}" for i in range(500)]
+    with pytest.raises(
+        LedgerError, match=r"ledger\.sqlite: cannot write the ledger \(database or disk is full\)"
+    ):
+        write(ledger, phones)
+    assert not ledger.db.in_transaction
+    counts = ledger.db.execute(
+        "SELECT (SELECT count(*) FROM sends), (SELECT count(*) FROM optouts)"
+    )
+    assert counts.fetchone() == (0, 0)
+    ledger.db.execute(f"PRAGMA max_page_count = {pages * 100}")
+    write(ledger, phones)
+    ledger.close()
+
+
 @pytest.mark.parametrize(
     ("explicit", "env", "campaign", "expected"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -20,6 +21,7 @@ from conftest import closed_port, numbers
 from wooxy_bulk.api import Answer, Outcome, WooxyClient
 from wooxy_bulk.https import open_post
 from wooxy_bulk.journal import Entry, Journal, JState
+from wooxy_bulk.ledger import Cap, SendLedger, open_ledger
 from wooxy_bulk.plan import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
 from wooxy_bulk.sender import End, Limit, SendPolicy, SendReport, select, send_rows
@@ -49,13 +51,14 @@ def send(
     on_row: Callable[[PlanRow], None] = lambda row: None,
     stop: Callable[[], asyncio.Event] | None = None,
     slots: LocalSlots | None = None,
+    ledger: SendLedger | None = None,
 ) -> SendReport:
     async def main() -> SendReport:
         event = stop() if stop else None
         async with open_post(timeout_s=timeout_s, concurrency=policy.concurrency) as post:
             client = WooxyClient(post, url=url, token=token, domain="shop.example.com")
             return await send_rows(
-                rows, client, journal, policy, on_row=on_row, stop=event, slots=slots
+                rows, client, journal, policy, on_row=on_row, stop=event, slots=slots, ledger=ledger
             )
 
     return asyncio.run(main())
@@ -465,3 +468,30 @@ def test_every_request_holds_a_slot(journal: Journal, tmp_path: Path) -> None:
     slots.close()
     assert report.sent == 60
     assert peak == 3
+
+
+def test_a_ledger_that_fills_up_stops_the_run_and_nothing_goes_out_unreserved(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """A ledger whose disk fills up mid-run stops the run, naming it; every row is sent or
+    not_sent, and the ledger holds a reservation for each message sent and for no other."""
+    ledger = open_ledger(tmp_path / "ledger.sqlite")
+    pages = ledger.db.execute("PRAGMA page_count").fetchone()[0]
+    ledger.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's own "disk is full"
+    sending = ledger.for_sending("test", "spring", Cap(3, 24), clock)
+    rows = rows_for(numbers(600))
+    with running_sandbox(SandboxConfig()) as box:
+        report = send(rows, box.url, journal, ledger=sending)
+        delivered = sent_numbers(box)
+    full = r"ledger\.sqlite: cannot write the ledger \(database or disk is full\)"
+    assert report.end is End.STOPPED and re.search(full, report.reason)
+    assert 0 < report.sent < 600
+    assert Counter(r.status for r in rows) == {
+        Status.SENT: report.sent,
+        Status.NOT_SENT: 600 - report.sent,
+    }
+    assert set(delivered) == {r.phone for r in rows if r.status is Status.SENT}
+    asyncio.run(sending.aclose())  # releases the reservations of rows never sent
+    reserved = {phone for (phone,) in ledger.db.execute("SELECT phone FROM sends")}
+    assert reserved == set(delivered)
+    ledger.close()

@@ -3,9 +3,10 @@ once (WAL, a busy timeout; each reservation is one BEGIN IMMEDIATE transaction).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,8 +86,8 @@ class SqliteLedger:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        self.db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-        try:
+        with self.db:  # one transaction: committed, or rolled back on any error
+            self.db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise located(
@@ -98,10 +99,6 @@ class SqliteLedger:
                 for statement in filter(str.strip, script.split(";")):
                     self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def optouts(self) -> dict[str, OptOut]:
         rows = self.db.execute("SELECT phone, since, reason, source FROM optouts")
@@ -136,35 +133,20 @@ class SqliteLedger:
     def for_sending(self, scope: str, campaign: str, cap: Cap | None, clock: Clock) -> SendLedger:
         return SqliteSending(self, scope, campaign, cap, clock)
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT; sqlite3's context manager rolls back on any error (a failed
+        COMMIT too). A failure of SQLite's (a full disk, a read-only file) is a LedgerError
+        naming the file."""
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                yield
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.location}: cannot write the ledger ({exc})") from None
 
     def close(self) -> None:
         self.db.close()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, a failure as a LedgerError naming the file."""
-
-    def __init__(self, ledger: SqliteLedger) -> None:
-        self.ledger = ledger
-
-    def __enter__(self) -> None:
-        try:
-            self.ledger.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise LedgerError(f"{self.ledger.location}: cannot write the ledger ({exc})") from None
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        db = self.ledger.db
-        try:
-            db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        except sqlite3.Error as error:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise LedgerError(
-                f"{self.ledger.location}: cannot write the ledger ({error})"
-            ) from None
 
 
 class SqliteSending(Outcomes):
