@@ -25,6 +25,26 @@ def numbers(count: int, start: int = FIRST_NUMBER) -> list[str]:
     return [f"+{start + i}" for i in range(count)]
 
 
+def damaged_ledger(path: Path) -> Path:
+    """A SQLite ledger at `path` holding 3,000 opt-outs and 3,000 sends, then part of its data
+    pages overwritten: it opens (its header and schema are intact) and fails when it is read."""
+    from datetime import UTC, datetime
+
+    from wooxy_bulk.ledger import OptOut, open_ledger
+
+    ledger = open_ledger(path)
+    since = datetime(2026, 3, 2, tzinfo=UTC)
+    ledger.add_optouts([OptOut(n, since) for n in numbers(3000, start=447400500000)])
+    sends = [(n, f"{i:024x}", since) for i, n in enumerate(numbers(3000, start=447400600000))]
+    ledger.record("scope", "spring", sends)
+    ledger.close()
+    data = bytearray(path.read_bytes())
+    for page in range(3 * 4096, len(data) - 4096, 2 * 4096):
+        data[page : page + 100] = b"\xff" * 100
+    path.write_bytes(bytes(data))
+    return path
+
+
 def closed_port() -> int:
     """A port on 127.0.0.1 that nothing listens on."""
     with socket.socket() as s:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import POSTGRES_PASSWORD, cli_env, numbers, run_cli, start_cli
+from conftest import POSTGRES_PASSWORD, cli_env, damaged_ledger, numbers, run_cli, start_cli
 
 from wooxy_bulk.cli import main
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
@@ -106,6 +106,19 @@ def test_listing_or_removing_creates_no_ledger(tmp_path: Path) -> None:
     assert "(no ledger there yet) (1 not on it)" in out
     assert optout("remove", "abc", "--ledger", str(ledger))[0] == 2
     assert not (tmp_path / "team").exists()
+
+
+def test_a_damaged_ledger_is_exit_2_with_advice(tmp_path: Path, make_campaign) -> None:
+    """`optout list` and a dry run on a damaged SQLite ledger: exit 2, a message naming the
+    ledger and what to do, no traceback."""
+    ledger = damaged_ledger(tmp_path / "ledger.sqlite")
+    damaged = "ledger.sqlite: cannot read the ledger (database disk image is malformed)"
+    code, out = optout("list", "--ledger", str(ledger))
+    assert code == 2 and damaged in out and "restore it from a backup" in out
+    campaign = make_campaign(ledger="ledger.sqlite")
+    result = run_cli("run", campaign, "--dry-run", env=cli_env())
+    assert result.returncode == 2, result.stderr
+    assert damaged in result.stderr and "Traceback" not in result.stderr
 
 
 def test_which_ledger_the_command_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

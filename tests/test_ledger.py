@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import damaged_ledger
 
 from wooxy_bulk.errors import InputError
 from wooxy_bulk.ledger import Cap, OptOut, choose, open_ledger, optout_error
@@ -157,6 +158,24 @@ def test_a_file_that_is_no_ledger_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"not a database at all" * 100)
     with pytest.raises(InputError, match="is not a wooxy-bulk ledger"):
         open_ledger(path)
+
+
+def test_a_damaged_ledger_is_an_error_naming_it_on_every_read(tmp_path: Path) -> None:
+    """A ledger whose pages are damaged opens, then every read is an InputError (exit 2) that
+    names it and says what to do, not a traceback."""
+    ledger = open_ledger(damaged_ledger(tmp_path / "ledger.sqlite"))
+    damaged = (
+        r"ledger\.sqlite: cannot read the ledger \(database disk image is malformed\);"
+        " restore it from a backup, or move it away to start an empty one"
+    )
+    for read in (
+        ledger.optouts,
+        lambda: ledger.over_cap("scope", Cap(1, 24), NOW),
+        lambda: ledger.count("scope", "spring"),
+    ):
+        with pytest.raises(InputError, match=damaged):
+            read()
+    ledger.close()
 
 
 def test_a_password_never_appears_in_errors(postgres_server, monkeypatch) -> None:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import display_path, located
 from . import Cap, Clock, OptOut, SendLedger
@@ -100,8 +101,20 @@ class SqliteLedger:
                     self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query. Every read comes before anything is sent, so a file that SQLite
+        cannot read (a damaged page) is an InputError naming it (exit 2), not a traceback."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise located(
+                self.path,
+                f"cannot read the ledger ({exc}); restore it from a backup, or move it away to"
+                " start an empty one (its opt-out list and its record of sends go with it)",
+            ) from None
+
     def optouts(self) -> dict[str, OptOut]:
-        rows = self.db.execute("SELECT phone, since, reason, source FROM optouts")
+        rows = self._read("SELECT phone, since, reason, source FROM optouts")
         return {p: OptOut(p, datetime.fromisoformat(s), r, src) for p, s, r, src in rows}
 
     def add_optouts(self, entries: Sequence[OptOut]) -> int:
@@ -118,7 +131,7 @@ class SqliteLedger:
             return self.db.total_changes - before
 
     def over_cap(self, scope: str, cap: Cap, now: datetime) -> dict[str, str]:
-        rows = self.db.execute(_OVER_CAP, (scope, iso(cap.since(now)), cap.messages))
+        rows = self._read(_OVER_CAP, (scope, iso(cap.since(now)), cap.messages))
         return cap.describe_all(rows)
 
     def record(self, scope: str, campaign: str, sends: Sequence[tuple[str, str, datetime]]) -> None:
@@ -128,7 +141,7 @@ class SqliteLedger:
 
     def count(self, scope: str, campaign: str) -> int:
         query = "SELECT count(*) FROM sends WHERE scope = ? AND campaign = ? AND state = 'sent'"
-        return self.db.execute(query, (scope, campaign)).fetchone()[0]
+        return self._read(query, (scope, campaign))[0][0]
 
     def for_sending(self, scope: str, campaign: str, cap: Cap | None, clock: Clock) -> SendLedger:
         return SqliteSending(self, scope, campaign, cap, clock)
