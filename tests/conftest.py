@@ -9,11 +9,15 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from benchmarks import postgres
+
+if TYPE_CHECKING:
+    from wooxy_bulk.ledger.sqlite import SqliteLedger
 
 # Valid UK mobile numbers (the SPEC's 07700 900xxx range is Ofcom's fictional range, which
 # libphonenumber rightly calls invalid).
@@ -37,12 +41,21 @@ def damaged_ledger(path: Path) -> Path:
     ledger.add_optouts([OptOut(n, since) for n in numbers(3000, start=447400500000)])
     sends = [(n, f"{i:024x}", since) for i, n in enumerate(numbers(3000, start=447400600000))]
     ledger.record("scope", "spring", sends)
+    size = ledger.db.execute("PRAGMA page_size").fetchone()[0]
     ledger.close()
     data = bytearray(path.read_bytes())
-    for page in range(3 * 4096, len(data) - 4096, 2 * 4096):
+    for page in range(3 * size, len(data) - size, 2 * size):
         data[page : page + 100] = b"\xff" * 100
     path.write_bytes(bytes(data))
     return path
+
+
+def fill_disk(ledger: SqliteLedger, spare_pages: int = 0) -> int:
+    """Let a SQLite ledger grow by `spare_pages` pages at most, after which SQLite reports its
+    own "database or disk is full"; returns the pages it has now."""
+    pages = ledger.db.execute("PRAGMA page_count").fetchone()[0]
+    ledger.db.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+    return pages
 
 
 def closed_port() -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import damaged_ledger
+from conftest import damaged_ledger, fill_disk
 
 from wooxy_bulk.errors import InputError
 from wooxy_bulk.ledger import Cap, OptOut, choose, open_ledger, optout_error
@@ -228,8 +228,7 @@ def test_a_full_ledger_is_a_ledger_error_and_nothing_is_half_written(write, tmp_
     """A ledger on a full disk is a LedgerError naming it (exit 3), not a traceback; the
     transaction is rolled back whole and the ledger works once there is room again."""
     ledger = open_ledger(tmp_path / "ledger.sqlite")
-    pages = ledger.db.execute("PRAGMA page_count").fetchone()[0]
-    ledger.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+    pages = fill_disk(ledger)
     phones = [f"+4474001{i:05d}" for i in range(500)]
     with pytest.raises(
         LedgerError, match=r"ledger\.sqlite: cannot write the ledger \(database or disk is full\)"

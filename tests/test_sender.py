@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import closed_port, numbers
+from conftest import closed_port, fill_disk, numbers
 
 from wooxy_bulk.api import Answer, Outcome, WooxyClient
 from wooxy_bulk.https import open_post
@@ -476,8 +476,7 @@ def test_a_ledger_that_fills_up_stops_the_run_and_nothing_goes_out_unreserved(
     """A ledger whose disk fills up mid-run stops the run, naming it; every row is sent or
     not_sent, and the ledger holds a reservation for each message sent and for no other."""
     ledger = open_ledger(tmp_path / "ledger.sqlite")
-    pages = ledger.db.execute("PRAGMA page_count").fetchone()[0]
-    ledger.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's own "disk is full"
+    fill_disk(ledger, spare_pages=2)
     sending = ledger.for_sending("test", "spring", Cap(3, 24), clock)
     rows = rows_for(numbers(600))
     with running_sandbox(SandboxConfig()) as box:
