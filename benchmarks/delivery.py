@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wooxy_bulk.api import Api
 from wooxy_bulk.delivery import MAX_IDS, check_deliveries, recorder, sent_words
-from wooxy_bulk.https import open_post
-from wooxy_bulk.journal import Journal
-from wooxy_bulk.plan import PlanRow, Status
-from wooxy_bulk.sender import SendPolicy, run_event_loop
-from wooxy_bulk.slots import LocalSlots
+from wooxy_bulk.plan.rows import PlanRow, Status
+from wooxy_bulk.send.api import Api
+from wooxy_bulk.send.https import open_post
+from wooxy_bulk.send.journal import Journal
+from wooxy_bulk.send.sender import SendPolicy, run_event_loop
+from wooxy_bulk.send.slots import LocalSlots
 
 from .sending import CONCURRENCY, TOKEN, lean_server
 

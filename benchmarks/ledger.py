@@ -22,9 +22,9 @@ from typing import Any
 from wooxy_bulk.ledger import Cap, open_ledger
 from wooxy_bulk.ledger.check import suppress
 from wooxy_bulk.ledger.pgslots import PostgresSlots, account_id
-from wooxy_bulk.plan import PlanRow, Status
-from wooxy_bulk.sender import run_event_loop
-from wooxy_bulk.slots import LocalSlots
+from wooxy_bulk.plan.rows import PlanRow, Status
+from wooxy_bulk.send.sender import run_event_loop
+from wooxy_bulk.send.slots import LocalSlots
 
 from . import postgres, sending
 

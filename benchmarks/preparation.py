@@ -21,7 +21,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from wooxy_bulk.campaign import load_campaign
-from wooxy_bulk.plan import Plan, Status, prepare
+from wooxy_bulk.plan.rows import Plan, Status, prepare
 from wooxy_bulk.results import write_results
 
 from . import data

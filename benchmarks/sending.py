@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wooxy_bulk.api import WooxyClient
-from wooxy_bulk.https import open_post
-from wooxy_bulk.journal import Journal
-from wooxy_bulk.plan import PlanRow, Status
-from wooxy_bulk.progress import Progress
-from wooxy_bulk.sender import SendPolicy, run_event_loop, send_rows
-from wooxy_bulk.slots import LocalSlots
+from wooxy_bulk.cli.progress import Progress
+from wooxy_bulk.plan.rows import PlanRow, Status
+from wooxy_bulk.send.api import WooxyClient
+from wooxy_bulk.send.https import open_post
+from wooxy_bulk.send.journal import Journal
+from wooxy_bulk.send.sender import SendPolicy, run_event_loop, send_rows
+from wooxy_bulk.send.slots import LocalSlots
 
 from . import reference_client
 from .data import contact_rows

@@ -17,8 +17,8 @@ import pytest
 from aiohttp.client_reqrep import ConnectionKey
 from conftest import closed_port, self_signed_certificate, sized
 
-from wooxy_bulk.api import Answer, Api, Outcome, WooxyClient, parse_retry_after
-from wooxy_bulk.https import PostError, Reply, open_post, post_error
+from wooxy_bulk.send.api import Answer, Api, Outcome, WooxyClient, parse_retry_after
+from wooxy_bulk.send.https import PostError, Reply, open_post, post_error
 
 TOKEN = "tok-5EcReT-0123456789"
 URL = "https://api.wooxy.com/v3"

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from wooxy_bulk.characters import (
+from wooxy_bulk.plan.characters import (
     GSM_CHARACTERS,
     KEPT_ON_PURPOSE,
     REPLACEMENTS,
@@ -174,7 +174,7 @@ def test_the_note_names_each_culprit_with_its_code_point_and_count() -> None:
 
 def test_the_summary_says_where_characters_come_from_and_what_they_cost() -> None:
     """The dry run's sums: each character, its source (template or column), rows, extra parts."""
-    from wooxy_bulk.plan import PlanRow, Status
+    from wooxy_bulk.plan.rows import PlanRow, Status
 
     tally = CharacterTally("Hi {{ name }}, it’s on!", ("phone", "name"), replace=False)
     rows = []
@@ -203,7 +203,7 @@ def test_the_summary_says_where_characters_come_from_and_what_they_cost() -> Non
 )
 def test_what_the_replacement_saves_is_counted(replace: bool, expected: str) -> None:
     """A long text with one ’ costs 2 UCS-2 parts; the replacement saves one a message."""
-    from wooxy_bulk.plan import PlanRow, Status
+    from wooxy_bulk.plan.rows import PlanRow, Status
 
     tally = CharacterTally("{{ text }}", ("phone", "text"), replace=replace)
     rows = []

@@ -18,9 +18,9 @@ import pytest
 from conftest import MakeCampaign, cli_env, numbers, run_cli
 from test_cli_run import accepted, results, signal_mid_run, statuses, wait_for
 
-from wooxy_bulk.journal import Journal, JState
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
-from wooxy_bulk.scope import scope
+from wooxy_bulk.send.journal import Journal, JState
+from wooxy_bulk.send.scope import scope
 
 SEND = ("--yes", "--quiet", "--no-dry-run-check")
 JOURNAL = Path(".wooxy-bulk") / "test.journal.sqlite"

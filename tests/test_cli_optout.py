@@ -292,7 +292,7 @@ def test_status_takes_its_slots_from_a_postgresql_ledger(tmp_path: Path, postgre
     import asyncio
 
     from wooxy_bulk.ledger import request_slots
-    from wooxy_bulk.scope import origin
+    from wooxy_bulk.send.scope import origin
 
     env = {**cli_env(), "WOOXY_LEDGER": postgres_url}
     campaign = write_campaign(tmp_path, "told", numbers(5))

@@ -17,9 +17,9 @@ import openpyxl
 import pytest
 from conftest import MakeCampaign, cli_env, numbers, run_cli, start_cli
 
-from wooxy_bulk.journal import SCHEMA_VERSION
 from wooxy_bulk.results import sandbox_results
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
+from wooxy_bulk.send.journal import SCHEMA_VERSION
 
 VERSION_1 = Path(__file__).parent / "data" / "journal-v1.sqlite"
 SEND = ("--yes", "--quiet", "--no-dry-run-check")

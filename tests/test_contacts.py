@@ -15,7 +15,7 @@ import yaml
 from wooxy_bulk.campaign import load_campaign
 from wooxy_bulk.contacts import Row, open_contacts
 from wooxy_bulk.errors import InputError, display_path
-from wooxy_bulk.plan import Plan, prepare
+from wooxy_bulk.plan.rows import Plan, prepare
 
 SAVE_AS = "save it from Excel as 'CSV UTF-8 (Comma delimited)'"
 EMPTY = "is empty; it needs a header row naming the columns, such as phone"

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from wooxy_bulk.api import Api, Outcome
 from wooxy_bulk.delivery import (
     CheckReport,
     Watch,
@@ -19,10 +18,11 @@ from wooxy_bulk.delivery import (
     label,
     read_info,
 )
-from wooxy_bulk.https import open_post
-from wooxy_bulk.plan import PlanRow, Status
+from wooxy_bulk.plan.rows import PlanRow, Status
 from wooxy_bulk.sandbox import RunningSandbox, SandboxConfig, running_sandbox
-from wooxy_bulk.sender import End, SendPolicy
+from wooxy_bulk.send.api import Api, Outcome
+from wooxy_bulk.send.https import open_post
+from wooxy_bulk.send.sender import End, SendPolicy
 
 TOKEN = "sandbox"
 START = 1_764_547_200.0

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from wooxy_bulk.campaign import load_campaign
-from wooxy_bulk.estimate import OverBalance, check_balance, estimate
-from wooxy_bulk.phones import PhoneParser
-from wooxy_bulk.plan import PlanRow, Status, prepare
+from wooxy_bulk.plan.estimate import OverBalance, check_balance, estimate
+from wooxy_bulk.plan.phones import PhoneParser
+from wooxy_bulk.plan.rows import PlanRow, Status, prepare
 
 PHONES = PhoneParser(None)
 

@@ -7,7 +7,7 @@ import os
 import pytest
 from yarl import URL
 
-from wooxy_bulk.https import env_proxy
+from wooxy_bulk.send.https import env_proxy
 
 API = "https://api.wooxy.com/v3/sms/send"
 AUTH = {"Proxy-Authorization": "Basic bWU6cHc="}  # me:pw

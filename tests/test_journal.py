@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.journal import SCHEMA_VERSION, AlreadySent, Entry, Journal, JState
-from wooxy_bulk.scope import scope
+from wooxy_bulk.send.journal import SCHEMA_VERSION, AlreadySent, Entry, Journal, JState
+from wooxy_bulk.send.scope import scope
 
 API = scope("https://api.wooxy.com/v3")
 NOW = datetime(2026, 12, 1, 8, 30, 15, 250000, tzinfo=UTC)
@@ -168,7 +168,7 @@ def test_sigkill_loses_nothing(
         import os
         from asyncio import run
         from pathlib import Path
-        from wooxy_bulk.journal import Journal, JState
+        from wooxy_bulk.send.journal import Journal, JState
         PHONE, OTHER = {PHONE!r}, {OTHER!r}
         j = Journal(Path({str(path)!r}), {API!r})
         {actions}

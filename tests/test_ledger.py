@@ -301,8 +301,8 @@ def test_a_reservation_waits_for_one_in_progress(location: str | Path) -> None:
 def test_reconcile_adds_the_journals_sent_messages_once(tmp_path: Path) -> None:
     """Sent messages the journal has and the ledger lacks (a run killed before its last
     outcomes reached the ledger) are added on the next run, and only once."""
-    from wooxy_bulk.journal import Journal, JState
     from wooxy_bulk.ledger.check import reconcile
+    from wooxy_bulk.send.journal import Journal, JState
 
     async def fill(journal: Journal) -> None:
         for i, phone in enumerate([A, B, C]):

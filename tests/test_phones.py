@@ -1,13 +1,13 @@
-"""Tests for wooxy_bulk.phones: raw spreadsheet values → E.164, or a row error saying why."""
+"""Tests for wooxy_bulk.plan.phones: raw spreadsheet values → E.164, or a row error saying why."""
 
 from __future__ import annotations
 
 import phonenumbers
 import pytest
 
-from wooxy_bulk import phones_quick
 from wooxy_bulk.errors import InputError, RowError
-from wooxy_bulk.phones import InvalidNumber, PhoneParser, PhoneReading, sms_note
+from wooxy_bulk.plan import phones_quick
+from wooxy_bulk.plan.phones import InvalidNumber, PhoneParser, PhoneReading, sms_note
 
 UK = "+447400123456"
 SCI = (
@@ -205,7 +205,7 @@ def test_a_reading_names_the_numbers_own_region(
     """The region is the number's, not the sheet's: of the regions sharing a country code, the
     one its digits belong to, alike with and without the quick path."""
     if not quick:
-        monkeypatch.setattr("wooxy_bulk.phones.quick_reading", lambda text, region: None)
+        monkeypatch.setattr("wooxy_bulk.plan.phones.quick_reading", lambda text, region: None)
     assert PhoneParser(region).read(raw).region == expected
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from wooxy_bulk.campaign import load_campaign
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.plan import Plan, Status, prepare
+from wooxy_bulk.plan.rows import Plan, Status, prepare
 
 CSV = """\ufeffphone ; First Name ;country
 07911 123456;Olivia;GB

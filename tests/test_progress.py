@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from wooxy_bulk.plan import PlanRow, Status
-from wooxy_bulk.progress import LineProgress, Progress, Tally, make_progress
+from wooxy_bulk.cli.progress import LineProgress, Progress, Tally, make_progress
+from wooxy_bulk.plan.rows import PlanRow, Status
 
 
 def row(status: Status) -> PlanRow:

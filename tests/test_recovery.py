@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.journal import Entry, JState
-from wooxy_bulk.plan import Plan, PlanRow, Status
-from wooxy_bulk.recovery import SentRow, check_api_url, sent_rows, unjournaled
+from wooxy_bulk.plan.rows import Plan, PlanRow, Status
 from wooxy_bulk.results import write_results
+from wooxy_bulk.send.journal import Entry, JState
+from wooxy_bulk.send.recovery import SentRow, check_api_url, sent_rows, unjournaled
 
 SENT = "5d91513fd132d5f462796870"
 

@@ -1,11 +1,11 @@
-"""Tests of wooxy_bulk.render: message templates."""
+"""Tests of wooxy_bulk.plan.render: message templates."""
 
 from __future__ import annotations
 
 import pytest
 
 from wooxy_bulk.errors import InputError, RowError
-from wooxy_bulk.render import MessageTemplate, alias_for
+from wooxy_bulk.plan.render import MessageTemplate, alias_for
 
 COLUMNS = ["phone", "First Name", "city", "e-mail", "2nd line"]
 NAME = "templates/x.txt.j2"

@@ -11,7 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.plan import Plan, PlanRow, Status
+from wooxy_bulk.plan.rows import Plan, PlanRow, Status
 from wooxy_bulk.results import RESULT_COLUMNS, check_writable, write_results
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'

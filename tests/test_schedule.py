@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from wooxy_bulk.api import Answer, Outcome, WooxyClient
-from wooxy_bulk.https import open_post
-from wooxy_bulk.journal import Journal
 from wooxy_bulk.ledger import Cap, open_ledger
-from wooxy_bulk.phones import PhoneParser
-from wooxy_bulk.plan import PlanRow, Status
+from wooxy_bulk.plan.phones import PhoneParser
+from wooxy_bulk.plan.rows import PlanRow, Status
+from wooxy_bulk.plan.schedule import make_hold, send_in_windows, sleep_until
+from wooxy_bulk.plan.windows import Windows, WindowSpec
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
-from wooxy_bulk.schedule import make_hold, send_in_windows, sleep_until
-from wooxy_bulk.sender import End, Limit, SendPolicy, SendReport, first_to_go, send_rows
-from wooxy_bulk.windows import Windows, WindowSpec
+from wooxy_bulk.send.api import Answer, Outcome, WooxyClient
+from wooxy_bulk.send.https import open_post
+from wooxy_bulk.send.journal import Journal
+from wooxy_bulk.send.sender import End, Limit, SendPolicy, SendReport, first_to_go, send_rows
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wooxy_bulk.scope import SANDBOX, is_loopback_host, is_loopback_scope, origin, scope
+from wooxy_bulk.send.scope import SANDBOX, is_loopback_host, is_loopback_scope, origin, scope
 
 
 @pytest.mark.parametrize(

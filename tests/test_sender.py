@@ -18,14 +18,14 @@ from typing import ClassVar
 import pytest
 from conftest import closed_port, fill_disk, numbers
 
-from wooxy_bulk.api import Answer, Outcome, WooxyClient
-from wooxy_bulk.https import open_post
-from wooxy_bulk.journal import Entry, Journal, JState
 from wooxy_bulk.ledger import Cap, SendLedger, open_ledger
-from wooxy_bulk.plan import PlanRow, Status
+from wooxy_bulk.plan.rows import PlanRow, Status
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
-from wooxy_bulk.sender import End, Limit, SendPolicy, SendReport, select, send_rows
-from wooxy_bulk.slots import LocalSlots
+from wooxy_bulk.send.api import Answer, Outcome, WooxyClient
+from wooxy_bulk.send.https import open_post
+from wooxy_bulk.send.journal import Entry, Journal, JState
+from wooxy_bulk.send.sender import End, Limit, SendPolicy, SendReport, select, send_rows
+from wooxy_bulk.send.slots import LocalSlots
 
 
 def clock() -> datetime:

@@ -14,7 +14,7 @@ import pytest
 from conftest import MakeCampaign, cli_env, numbers, start_cli
 
 from wooxy_bulk.sandbox import SandboxConfig, running_sandbox
-from wooxy_bulk.slots import API_SLOTS, LocalSlots, account_folder
+from wooxy_bulk.send.slots import API_SLOTS, LocalSlots, account_folder
 
 KEY = "wx_live_0123456789abcdef"
 
@@ -88,7 +88,7 @@ def test_a_killed_process_frees_its_slots(tmp_path: Path) -> None:
     snippet = f"""
         import asyncio, sys
         from pathlib import Path
-        from wooxy_bulk.slots import LocalSlots
+        from wooxy_bulk.send.slots import LocalSlots
 
         async def main():
             slots = LocalSlots(Path({str(tmp_path)!r}))

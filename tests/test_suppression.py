@@ -8,8 +8,8 @@ import openpyxl
 import pytest
 
 from wooxy_bulk.errors import InputError
-from wooxy_bulk.phones import PhoneParser
-from wooxy_bulk.suppression import is_phone_column, read_suppression_file, read_suppressions
+from wooxy_bulk.plan.phones import PhoneParser
+from wooxy_bulk.plan.suppression import is_phone_column, read_suppression_file, read_suppressions
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from wooxy_bulk.errors import RowError
-from wooxy_bulk.phones import PhoneParser
-from wooxy_bulk.windows import Where, Windows, WindowSpec, parse_hours
+from wooxy_bulk.plan.phones import PhoneParser
+from wooxy_bulk.plan.windows import Where, Windows, WindowSpec, parse_hours
 
 NEW_YORK = "+12125551234"
 LOS_ANGELES = "+14155552671"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def main() -> None:
-    from . import interrupts
+    from .send import interrupts
 
     interrupts.quiet_while_loading()
     from .cli import main as cli

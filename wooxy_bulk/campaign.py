@@ -23,8 +23,8 @@ from . import yamlfile
 from .contacts import check_codec
 from .errors import InputError, display_path, located
 from .ledger import DEFAULT_LEDGER, is_url
+from .plan.windows import WindowSpec
 from .textfile import read_text
-from .windows import WindowSpec
 
 DEFAULT_API_URL = "https://api.wooxy.com/v3"
 MAX_CONCURRENCY = 10  # the API page: "Do not send more than 10 concurrent API requests."

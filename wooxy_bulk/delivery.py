@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from .api import Outcome, classify
-from .https import PostError, Reply
-from .journal import Journal
-from .plan import PlanRow, Status
-from .sender import End, SendPolicy
-from .slots import Slots
+from .plan.rows import PlanRow, Status
+from .send.api import Outcome, classify
+from .send.https import PostError, Reply
+from .send.journal import Journal
+from .send.sender import End, SendPolicy
+from .send.slots import Slots
 
 NEW, DELIVERED, FAILED, NOT_FOUND = "new", "delivered", "failed", "not_found"
 FINAL = frozenset({DELIVERED, FAILED})

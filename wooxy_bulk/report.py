@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from . import delivery
 from .campaign import Campaign
 from .errors import display_path
-from .estimate import estimate
-from .plan import NOTE_SEPARATOR as _NOTE_SEPARATOR
-from .plan import Plan, PlanRow, Status
+from .plan.estimate import estimate
+from .plan.rows import NOTE_SEPARATOR as _NOTE_SEPARATOR
+from .plan.rows import Plan, PlanRow, Status
 
 _DUPLICATE = re.compile(r"same number as row \d+")
 _QUOTED = re.compile(r"'[^']*'")

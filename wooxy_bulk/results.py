@@ -32,8 +32,8 @@ from xlsxwriter.utility import xl_col_to_name
 from . import delivery
 from .delivery import label
 from .errors import located
-from .estimate import estimate
-from .plan import Plan, PlanRow, Status
+from .plan.estimate import estimate
+from .plan.rows import Plan, PlanRow, Status
 from .report import error_kind
 
 RESULT_COLUMNS = (

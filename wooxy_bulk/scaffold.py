@@ -18,8 +18,8 @@ import phonenumbers
 
 from .contacts import open_contacts
 from .errors import InputError, RowError, display_path, located
-from .phones import PhoneParser
-from .render import alias_for
+from .plan.phones import PhoneParser
+from .plan.render import alias_for
 
 SAMPLE_ROWS = 2000  # rows looked at for the guesses; enough to tell columns apart
 _INTERNATIONAL = re.compile(r"\s*(?:\+|00)\d")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__, interrupts
+from .. import __version__
+from ..send import interrupts
 from .new import new_command
 from .optout import optout
 from .run import run

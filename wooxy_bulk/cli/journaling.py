@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from .. import recovery
 from ..campaign import Campaign
 from ..errors import display_path
-from ..journal import Entry, Journal, JState, UnreadableJournal
-from ..plan import Plan
-from ..sender import show_sent
+from ..plan.rows import Plan
+from ..send import recovery
+from ..send.journal import Entry, Journal, JState, UnreadableJournal
+from ..send.sender import show_sent
 from .shared import RunOptions
 
 

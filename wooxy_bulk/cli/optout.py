@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from .. import optout as optouts
 from ..campaign import load_campaign
 from ..errors import WooxyBulkError, display_path
 from ..ledger import Ledger, choose, not_made_yet, utc_now
+from ..plan import optout as optouts
 from .shared import fail, ledger_at
 
 

@@ -9,19 +9,20 @@ from pathlib import Path
 
 import click
 
-from .. import dryrun, testsend
-from .. import scope as scopes
+from .. import dryrun
 from ..campaign import Campaign
 from ..errors import ExitStatus, InputError, WooxyBulkError
-from ..journal import Journal
 from ..ledger import choose
 from ..ledger.check import suppress
-from ..plan import Plan, PlanRow, Status, prepare
+from ..plan.rows import Plan, PlanRow, Status, prepare
+from ..plan.schedule import attach_windows, hold_closed, schedule_lines
+from ..plan.windows import Windows
 from ..report import dry_run_summary, results_line
 from ..results import check_writable, sandbox_results
-from ..schedule import attach_windows, hold_closed, schedule_lines
-from ..sender import End, SendReport, run_event_loop
-from ..windows import Windows
+from ..send import scope as scopes
+from ..send import testsend
+from ..send.journal import Journal
+from ..send.sender import End, SendReport, run_event_loop
 from .journaling import show_what_was_sent
 from .send import send
 from .shared import (

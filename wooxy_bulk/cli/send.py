@@ -10,19 +10,19 @@ from collections.abc import Awaitable, Sequence
 
 import click
 
-from .. import interrupts
-from ..account import Account, AccountUnavailable, read_account
 from ..campaign import Campaign
 from ..errors import ExitStatus, InputError, WooxyBulkError
-from ..estimate import check_balance
-from ..journal import Journal
 from ..ledger import Ledger, SendLedger, utc_now
 from ..ledger.check import reconcile, suppress
-from ..plan import Plan, PlanRow, Status
-from ..progress import Progress, make_progress
+from ..plan.estimate import check_balance
+from ..plan.rows import Plan, PlanRow, Status
+from ..plan.schedule import held_line, make_hold, send_in_windows
+from ..plan.windows import Opening, Windows, day_time
 from ..report import closing_summary, confirmation, delivery_line
-from ..schedule import held_line, make_hold, send_in_windows
-from ..sender import (
+from ..send import interrupts
+from ..send.account import Account, AccountUnavailable, read_account
+from ..send.journal import Journal
+from ..send.sender import (
     End,
     Hold,
     Limit,
@@ -33,8 +33,8 @@ from ..sender import (
     send_rows,
     settled,
 )
-from ..windows import Opening, Windows, day_time
 from .journaling import open_journal, remembered
+from .progress import Progress, make_progress
 from .shared import (
     REHEARSAL,
     RunOptions,

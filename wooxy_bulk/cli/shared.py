@@ -18,20 +18,20 @@ from urllib.parse import urlsplit
 
 import click
 
-from .. import scope as scopes
-from ..api import Api, WooxyClient
 from ..campaign import Campaign, load_campaign, with_results
 from ..errors import ExitStatus, InputError, ResultsError, WooxyBulkError, display_path
-from ..https import LOOPBACK, Post, open_post
 from ..ledger import Cap, Ledger, choose, open_ledger, request_slots, utc_now
 from ..ledger.pgslots import PostgresSlots
-from ..plan import Plan
+from ..plan.rows import Plan
+from ..plan.schedule import Clock, Sleeper
 from ..results import write_results
 from ..sandbox import SandboxConfig, running_sandbox
-from ..schedule import Clock, Sleeper
-from ..scope import origin
-from ..sender import SendPolicy
-from ..slots import LocalSlots
+from ..send import scope as scopes
+from ..send.api import Api, WooxyClient
+from ..send.https import LOOPBACK, Post, open_post
+from ..send.scope import origin
+from ..send.sender import SendPolicy
+from ..send.slots import LocalSlots
 
 API_KEY_VARIABLE = "WOOXY_API_KEY"
 API_URL_VARIABLE = "WOOXY_API_URL"

@@ -20,12 +20,12 @@ from ..delivery import (
     sent_words,
 )
 from ..errors import ExitStatus, WooxyBulkError
-from ..journal import Journal
-from ..plan import Plan, Status, prepare
-from ..progress import Tally
+from ..plan.rows import Plan, Status, prepare
 from ..report import delivery_line, results_line
-from ..scope import scope
-from ..sender import End, run_event_loop, select
+from ..send.journal import Journal
+from ..send.scope import scope
+from ..send.sender import End, run_event_loop, select
+from .progress import Tally
 from .shared import api_key, api_url, connect, fail, load, policy, stop_on_signals, write
 
 

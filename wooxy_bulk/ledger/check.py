@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from ..journal import Entry, JState
-from ..plan import PlanRow, Status
+from ..plan.rows import PlanRow, Status
+from ..send.journal import Entry, JState
 from . import Cap, Ledger, optout_error
 
 

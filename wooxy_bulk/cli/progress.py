@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import IO, Any
 
-from .plan import PlanRow, Status
+from ..plan.rows import PlanRow, Status
 
 
 class Progress:

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from .errors import InputError, RowError, display_path
-from .ledger import OptOut
+from ..errors import InputError, RowError, display_path
+from ..ledger import OptOut
 from .phones import PhoneParser
 from .suppression import read_numbers
 

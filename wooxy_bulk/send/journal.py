@@ -30,8 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..errors import InputError, JournalError, display_path, located
 from . import scope as scopes
-from .errors import InputError, JournalError, display_path, located
 
 Clock = Callable[[], datetime]
 SCHEMA_VERSION = 3

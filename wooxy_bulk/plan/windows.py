@@ -24,7 +24,7 @@ from phonenumbers import geocoder, timezone
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 from pydantic import BaseModel, ConfigDict, StrictStr, field_validator
 
-from .errors import RowError
+from ..errors import RowError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MARGIN = timedelta(minutes=15)  # no send starts this close to its window's closing

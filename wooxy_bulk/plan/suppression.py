@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .contacts import open_contacts
-from .errors import located
+from ..contacts import open_contacts
+from ..errors import located
 from .phones import InvalidNumber, PhoneParser
 
 _PHONE_PARTS = re.compile(r"phone|mobile|msisdn|cellular|tele?fon|teléfono|handy|whatsapp")

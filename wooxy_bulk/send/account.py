@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..delivery import InfoApi, json_object
+from ..errors import ExitStatus, WooxyBulkError
 from .api import Outcome, classify
-from .delivery import InfoApi, json_object
-from .errors import ExitStatus, WooxyBulkError
 from .https import PostError
 
 ACCOUNT_PATH = "/account/info"

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import fields
 from datetime import datetime
 
-from .campaign import Campaign
-from .errors import RowError, located
-from .plan import Plan, PlanRow, Status
-from .sender import End, Hold, SendReport
+from ..campaign import Campaign
+from ..errors import RowError, located
+from ..send.sender import End, Hold, SendReport
+from .rows import Plan, PlanRow, Status
 from .windows import Opening, Where, Windows, utc_and_local
 
 Clock = Callable[[], datetime]

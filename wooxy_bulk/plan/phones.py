@@ -16,7 +16,7 @@ from functools import cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, ValidationResult
 
-from .errors import InputError, RowError
+from ..errors import InputError, RowError
 from .phones_quick import quick_reading
 
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")

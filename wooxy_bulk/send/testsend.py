@@ -12,12 +12,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from ..campaign import Campaign
+from ..errors import InputError, RowError
+from ..plan.phones import PhoneParser
+from ..plan.rows import Plan, PlanRow, Status
 from .api import WooxyClient
-from .campaign import Campaign
-from .errors import InputError, RowError
 from .journal import Journal
-from .phones import PhoneParser
-from .plan import Plan, PlanRow, Status
 from .sender import End, SendPolicy, SendReport, send_rows
 from .slots import Slots
 

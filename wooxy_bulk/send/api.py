@@ -17,7 +17,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
-from .errors import located
+from ..errors import located
 from .https import Post, PostError, Reply, one_line
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from .contacts import open_contacts
-from .errors import InputError, display_path, located
+from ..contacts import open_contacts
+from ..errors import InputError, display_path, located
 from .journal import Entry, JState
 from .scope import is_loopback_scope
 

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .campaign import Campaign, campaign_warnings
+from ..campaign import Campaign, campaign_warnings
+from ..contacts import Contacts, open_contacts
+from ..errors import RowError, display_path, located
+from ..textfile import read_text
 from .characters import CharacterTally, count_segments
-from .contacts import Contacts, open_contacts
-from .errors import RowError, display_path, located
 from .phones import PhoneParser, sms_note
 from .render import MessageTemplate
 from .suppression import Suppressions, read_suppressions
-from .textfile import read_text
 
 NOTE_SEPARATOR = "; "  # between the notes of one row
 

@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol
 
-from .errors import located
+from ..errors import located
 from .scope import origin
 
 API_SLOTS = 10  # the API's limit of requests in flight per account

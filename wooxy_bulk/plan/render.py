@@ -27,7 +27,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from .errors import RowError, located
+from ..errors import RowError, located
 
 __all__ = ["MessageTemplate", "alias_for"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import ExitStatus, WooxyBulkError
-from .plan import PlanRow
+from ..errors import ExitStatus, WooxyBulkError
+from .rows import PlanRow
 
 
 class OverBalance(WooxyBulkError):

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from ..errors import JournalError, WooxyBulkError
+from ..ledger import SendLedger
+from ..plan.rows import PlanRow, Status
 from .api import Answer, Outcome, WooxyClient
-from .errors import JournalError, WooxyBulkError
 from .journal import Entry, Journal, JState
-from .ledger import SendLedger
-from .plan import PlanRow, Status
 from .slots import Slots
 
 T = TypeVar("T")
