@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import delivery, ledger, preparation, sending
+from . import delivery, disk, ledger, preparation, sending
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "RESULTS.md"
@@ -39,6 +39,7 @@ class Sizes:
     repeat: int
     ledger_rows: int = 1_000_000  # plan rows checked against as many past sends
     status_ids: int = 100_000
+    syncs: int = 2_000  # journal commits timed one after another
 
     @classmethod
     def full(cls, repeat: int) -> Sizes:
@@ -46,7 +47,9 @@ class Sizes:
 
     @classmethod
     def quick(cls, repeat: int) -> Sizes:
-        return cls(200, LATENCIES_MS, 2_000, 5_000, repeat, ledger_rows=5_000, status_ids=5_000)
+        return cls(
+            200, LATENCIES_MS, 2_000, 5_000, repeat, ledger_rows=5_000, status_ids=5_000, syncs=50
+        )
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,13 @@ class Row:
 
 
 def send_rows(sizes: Sizes, folder: Path) -> list[Row]:
-    rows = []
+    syncs = disk.synced_commits(folder, sizes.syncs)
+    rows = [
+        Row(
+            f"disk: one synced journal commit, {sizes.syncs:,} in a row: µs median (p90)",
+            f"{syncs.median_us:.0f} ({syncs.p90_us:.0f})",
+        )
+    ]
     for latency in sizes.latencies_ms:
         result = sending.compare(latency, sizes.messages, sizes.repeat, folder)
         ceiling = sending.CONCURRENCY / (latency / 1000)
