@@ -23,8 +23,8 @@ class Syncs:
     p90_us: float
 
 
-def synced_commits(folder: Path, commits: int) -> Syncs:
-    """Time `commits` journal commits of one message each, one after another."""
+def synced_commits(folder: Path, commits: int, gap_s: float = 0.0) -> Syncs:
+    """Time `commits` journal commits of one message each, `gap_s` apart (0: back to back)."""
     times = []
     with (
         tempfile.TemporaryDirectory(dir=folder) as scratch,
@@ -32,6 +32,8 @@ def synced_commits(folder: Path, commits: int) -> Syncs:
     ):
         for n in range(commits):
             message = (f"+4479111{n % 100_000:05d}", n + 2, f"{n:024x}", "Hi")
+            if gap_s:
+                time.sleep(gap_s)
             started = time.perf_counter()
             journal.record_sent([message])
             times.append(time.perf_counter() - started)

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 MEASURES = [
     "disk: one synced journal commit, 50 in a row: µs median (p90)",
+    "disk: one synced journal commit, 50 2 ms apart (20 ms's pace): µs median (p90)",
     *(
         f"send 200 msgs @ {latency} ms: {measure}"
         for latency, ceiling in ((20, 500), (50, 200), (100, 100))
