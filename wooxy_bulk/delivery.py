@@ -24,7 +24,7 @@ from .plan.rows import PlanRow, Status
 from .send.api import Outcome, classify
 from .send.https import PostError, Reply
 from .send.journal import Journal
-from .send.sender import End, SendPolicy
+from .send.sender import End, SendPolicy, run_workers
 from .send.slots import Slots
 
 NEW, DELIVERED, FAILED, NOT_FOUND = "new", "delivered", "failed", "not_found"
@@ -267,14 +267,7 @@ async def check_deliveries(
         on_round(len(ids))
         report.rounds += 1
         run = _Check(ids, api, policy, keep, slots, stop, report)
-        tasks = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await run_workers(run.worker, policy.concurrency)
         if stop.is_set():
             report.end = End.INTERRUPTED
         if report.end is not End.FINISHED or watch is None:

@@ -375,14 +375,7 @@ async def send_rows(
     """
     stop = stop or asyncio.Event()
     run = _Run(rows, client, journal, policy, on_row, stop, slots, ledger, hold, limit)
-    workers = [asyncio.create_task(run.worker()) for _ in range(policy.concurrency)]
-    try:
-        await asyncio.gather(*workers)
-    except BaseException:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise
+    await run_workers(run.worker, policy.concurrency)
     try:
         journal.sync()  # every outcome committed before the results are written
     except JournalError as exc:
@@ -396,6 +389,19 @@ async def send_rows(
     if run.stop.is_set() and run.report.end is End.FINISHED:
         run.report.end = End.INTERRUPTED
     return run.report
+
+
+async def run_workers(worker: Callable[[], Coroutine[Any, Any, None]], count: int) -> None:
+    """Run `count` tasks of `worker` to their end. If one fails, or this is cancelled, the others
+    are cancelled and waited for before the error goes on: no request is left running unseen."""
+    tasks = [asyncio.create_task(worker()) for _ in range(count)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
