@@ -141,6 +141,32 @@ def test_two_processes_cannot_both_pass_the_cap(location: str | Path) -> None:
     assert not set(refused[0]) & set(refused[1])
 
 
+def _open_each(paths: list[Path], barrier, out) -> None:
+    errors = []
+    for path in paths:
+        barrier.wait()  # every process opens this new file at the same moment
+        try:
+            open_ledger(path).close()
+        except InputError as exc:
+            errors.append(str(exc))
+    out.put(errors)
+
+
+def test_campaigns_started_at_once_can_all_open_a_new_ledger(tmp_path: Path) -> None:
+    """Four processes open each of 20 new SQLite ledgers at the same moment: none is refused
+    as locked (two campaigns started together share a ledger that does not exist yet)."""
+    paths = [tmp_path / f"ledger-{i}.sqlite" for i in range(20)]
+    context = multiprocessing.get_context("spawn")
+    barrier, out = context.Barrier(4), context.Queue()
+    procs = [context.Process(target=_open_each, args=(paths, barrier, out)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    errors = [out.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    assert errors == [[], [], [], []]
+
+
 def test_schema_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     """A ledger from a newer wooxy-bulk is an error naming the file, not a crash."""
     import sqlite3

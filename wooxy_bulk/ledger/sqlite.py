@@ -17,6 +17,7 @@ from .common import LedgerError, Outcomes
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0
+WAL_RETRY_S = 0.01  # how long to wait before trying the switch to WAL again
 
 # Each entry is the script that brings the schema from version i to i + 1.
 _MIGRATIONS = [
@@ -74,7 +75,7 @@ class SqliteLedger:
         except (OSError, sqlite3.Error) as exc:
             raise located(path, f"cannot open the ledger ({exc})") from None
         try:
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -82,6 +83,20 @@ class SqliteLedger:
             raise located(
                 path, f"is not a wooxy-bulk ledger or cannot be used ({exc}); move it away"
             ) from None
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL. While another process opens a new ledger at the same moment
+        (two campaigns started at once), SQLite can answer "database is locked" at once rather
+        than wait for its busy timeout: the switch is tried again until that timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(WAL_RETRY_S)
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
